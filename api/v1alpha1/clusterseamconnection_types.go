@@ -1,0 +1,101 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// NamespacedSecretKeySelector names one key of a Secret in a given namespace.
+type NamespacedSecretKeySelector struct {
+	// name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+
+	// namespace of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +required
+	Namespace string `json:"namespace"`
+
+	// key in the Secret's data that holds the Seam API key.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	// +kubebuilder:default=apiKey
+	// +optional
+	Key string `json:"key,omitempty"`
+}
+
+// ClusterSeamConnectionSpec says how to reach one Seam workspace, and which
+// namespaces may use it.
+// +kubebuilder:validation:XValidation:rule="!self.endpoint.startsWith('http://') || (has(self.insecureAllowHTTP) && self.insecureAllowHTTP)",message="a plain http:// endpoint sends the API key unencrypted: use https://, or set insecureAllowHTTP: true for a local sandbox",fieldPath=".endpoint",reason=FieldValueForbidden
+type ClusterSeamConnectionSpec struct {
+	// endpoint is the base URL of the Seam Connect API.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('https://') || self.startsWith('http://'))",message="must be an absolute http(s) URL such as https://connect.getseam.com"
+	// +kubebuilder:default="https://connect.getseam.com"
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+
+	// insecureAllowHTTP allows a plain http:// endpoint. Only for local sandboxes:
+	// the API key then crosses the network unencrypted.
+	// +optional
+	InsecureAllowHTTP bool `json:"insecureAllowHTTP,omitempty"`
+
+	// apiKeySecretRef is the Secret key holding the Seam API key (or personal access
+	// token). The operator must be allowed to read Secrets in that namespace.
+	// +required
+	APIKeySecretRef NamespacedSecretKeySelector `json:"apiKeySecretRef"`
+
+	// workspaceId, when set, is sent as the seam-workspace header (needed with a
+	// personal access token) and checked against the workspace the key belongs to.
+	// +optional
+	WorkspaceID SeamID `json:"workspaceId,omitempty"`
+
+	// rateLimit bounds the requests sent through this connection, shared by every
+	// AcsUser that uses it. Defaults to 10 requests per second with a burst of 20.
+	// +optional
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+
+	// namespaceSelector selects the namespaces whose AcsUsers may use this
+	// connection. Unset, no namespace may; an empty selector ({}) allows all.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+}
+
+// ClusterSeamConnection is a cluster-wide way to reach a Seam workspace, shared by
+// the namespaces its namespaceSelector allows.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,categories=seam,shortName=cseamconn
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`
+// +kubebuilder:printcolumn:name="Workspace",type=string,JSONPath=`.status.workspaceId`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ClusterSeamConnection struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec says how to reach the Seam workspace and who may use it.
+	// +required
+	Spec ClusterSeamConnectionSpec `json:"spec"`
+
+	// status reports whether Seam accepted the API key.
+	// +optional
+	Status ConnectionStatus `json:"status,omitempty"`
+}
+
+// ClusterSeamConnectionList is a list of ClusterSeamConnection.
+// +kubebuilder:object:root=true
+type ClusterSeamConnectionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ClusterSeamConnection `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ClusterSeamConnection{}, &ClusterSeamConnectionList{})
+}
