@@ -143,10 +143,6 @@ type AcsUserStatus struct {
 	// +optional
 	CreatedAt *metav1.Time `json:"createdAt,omitempty"`
 
-	// lastSyncTime is when the remote user was last read and found as declared.
-	// +optional
-	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
-
 	// observedGeneration is the metadata.generation last reconciled successfully.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`

@@ -139,10 +139,6 @@ func (in *AcsUserStatus) DeepCopyInto(out *AcsUserStatus) {
 		in, out := &in.CreatedAt, &out.CreatedAt
 		*out = (*in).DeepCopy()
 	}
-	if in.LastSyncTime != nil {
-		in, out := &in.LastSyncTime, &out.LastSyncTime
-		*out = (*in).DeepCopy()
-	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]v1.Condition, len(*in))

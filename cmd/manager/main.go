@@ -1,0 +1,122 @@
+// Command manager runs the acs-operator controllers.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/acs-operator/acs-operator/internal/connection"
+	"github.com/acs-operator/acs-operator/internal/controller"
+	"github.com/acs-operator/acs-operator/internal/metrics"
+	"github.com/acs-operator/acs-operator/internal/scheme"
+)
+
+// options are the manager's flags.
+type options struct {
+	metricsAddr             string
+	metricsSecure           bool
+	probeAddr               string
+	leaderElect             bool
+	enableHTTP2             bool
+	maxConcurrentReconciles int
+	resyncPeriod            time.Duration
+	createGrace             time.Duration
+	zap                     zap.Options
+}
+
+func parseOptions(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint, e.g. :8443 (served behind authentication and authorization with --metrics-secure) or 127.0.0.1:8080. 0 turns it off.")
+	fs.BoolVar(&o.metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS, only to callers allowed to get /metrics (TokenReview + SubjectAccessReview).")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader, so only one replica reconciles. On in the shipped Deployment.")
+	fs.BoolVar(&o.enableHTTP2, "enable-http2", false, "Serve the metrics endpoint over HTTP/2 as well. Off because of the HTTP/2 Rapid Reset and Stream Cancellation vulnerabilities (CVE-2023-44487, CVE-2023-39325).")
+	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "AcsUsers reconciled at once.")
+	fs.DurationVar(&o.resyncPeriod, "resync-period", 5*time.Minute, "How often a settled AcsUser is read again from Seam to correct drift (jittered by 10%).")
+	fs.DurationVar(&o.createGrace, "create-grace", time.Minute, "How long the operator looks for the user a create with a lost response may have made, before creating again.")
+	o.zap.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.resyncPeriod < 10*time.Second {
+		return o, fmt.Errorf("--resync-period must be at least 10s, got %s", o.resyncPeriod)
+	}
+	if o.maxConcurrentReconciles < 1 {
+		return o, fmt.Errorf("--max-concurrent-reconciles must be at least 1, got %d", o.maxConcurrentReconciles)
+	}
+	return o, nil
+}
+
+func newManager(o options) (ctrl.Manager, error) {
+	var tlsOpts []func(*tls.Config)
+	if !o.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: o.metricsSecure, TLSOpts: tlsOpts}
+	if o.metricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	return ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                 scheme.New(),
+		Metrics:                metricsOpts,
+		HealthProbeBindAddress: o.probeAddr,
+		LeaderElection:         o.leaderElect,
+		LeaderElectionID:       "acs-operator.seam.acs-operator.io",
+		// The manager exits right after losing the lease, so a new leader never runs
+		// beside an old one still sending writes.
+		LeaderElectionReleaseOnCancel: true,
+	})
+}
+
+func run(ctx context.Context, o options) error {
+	mgr, err := newManager(o)
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	resolver := connection.NewResolver(mgr.GetClient(), connection.Options{
+		Observer: metrics.ObserveSeamRequest,
+		Logger:   ctrl.Log.WithName("seam"),
+	})
+	if err := controller.Setup(ctx, mgr, controller.Config{
+		Connections:             resolver,
+		ResyncPeriod:            o.resyncPeriod,
+		CreateGrace:             o.createGrace,
+		MaxConcurrentReconciles: o.maxConcurrentReconciles,
+	}); err != nil {
+		return fmt.Errorf("setting up the controllers: %w", err)
+	}
+	if err := metrics.RegisterAcsUserGauge(mgr); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}
+
+func main() {
+	o, err := parseOptions(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
+	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
+		ctrl.Log.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,266 @@
+// Package connection turns an AcsUser's connectionRef into a Seam client: it finds the
+// SeamConnection or ClusterSeamConnection, checks that the namespace may use it, reads
+// the API key from its Secret, and keeps one client (and one rate limiter) per
+// connection, rebuilt only when the key or the endpoint changes.
+package connection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/go-logr/logr"
+	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/seam"
+)
+
+// Reasons a connection cannot be used. Each is a *Error whose Reason is one of these,
+// so reconcilers can put it in a condition as it is.
+const (
+	ReasonConnectionNotFound   = "ConnectionNotFound"
+	ReasonConnectionNotAllowed = "ConnectionNotAllowed"
+	ReasonSecretNotFound       = "SecretNotFound"
+	ReasonSecretKeyMissing     = "SecretKeyMissing"
+)
+
+// Error says why a connection cannot be used, in words a user can act on.
+type Error struct {
+	Reason  string
+	Message string
+	// Terminal is true when waiting will not help: only a change to the objects will.
+	// Watches on connections and Secrets bring the reconcile back when that happens.
+	Terminal bool
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// IsNotUsable reports whether err is a connection problem (as opposed to a Seam error).
+func IsNotUsable(err error) (*Error, bool) {
+	var ce *Error
+	ok := errors.As(err, &ce)
+	return ce, ok
+}
+
+// Resolved is a usable connection.
+type Resolved struct {
+	// Key identifies the connection ("SeamConnection/ns/name" or "ClusterSeamConnection/name").
+	Key string
+	// Client talks to the connection's workspace; shared by every object using it.
+	Client *seam.Client
+	// WorkspaceID is the workspace pinned in the connection's spec, if any.
+	WorkspaceID string
+}
+
+// Options tune the clients the resolver builds.
+type Options struct {
+	// Observer receives every Seam request, for metrics.
+	Observer func(key string, info seam.RequestInfo)
+	// Logger is given to each client (at V(1) it logs request summaries, never keys).
+	Logger logr.Logger
+	// ClientDefaults is the base configuration of every client (timeouts, retries, transport).
+	ClientDefaults seam.Config
+}
+
+// Resolver resolves connections and caches one client per connection.
+type Resolver struct {
+	reader client.Reader
+	opts   Options
+
+	mu      sync.Mutex
+	clients map[string]*cached
+}
+
+type cached struct {
+	fingerprint string // endpoint, workspace, secret resourceVersion: a change rebuilds the client
+	client      *seam.Client
+	limiter     *rate.Limiter // kept across rebuilds so a key rotation does not reset the budget
+}
+
+// NewResolver reads connections and Secrets through reader (the manager's cache).
+func NewResolver(reader client.Reader, opts Options) *Resolver {
+	return &Resolver{reader: reader, opts: opts, clients: map[string]*cached{}}
+}
+
+// settings is what the two connection kinds have in common.
+type settings struct {
+	key               string
+	endpoint          string
+	workspaceID       string
+	rateLimit         *seamv1alpha1.RateLimit
+	secret            types.NamespacedName
+	secretKey         string
+	namespaceSelector *metav1.LabelSelector // only for the cluster kind
+}
+
+// ForAcsUser resolves the connection an AcsUser refers to.
+func (r *Resolver) ForAcsUser(ctx context.Context, u *seamv1alpha1.AcsUser) (*Resolved, error) {
+	ref := u.Spec.ConnectionRef
+	if ref.Kind == seamv1alpha1.ClusterSeamConnectionKind {
+		s, err := r.clusterSettings(ctx, ref.Name)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.checkNamespaceAllowed(ctx, s, u.Namespace); err != nil {
+			return nil, err
+		}
+		return r.resolve(ctx, s)
+	}
+	return r.ForSeamConnection(ctx, types.NamespacedName{Namespace: u.Namespace, Name: ref.Name})
+}
+
+// ForSeamConnection resolves a namespaced connection.
+func (r *Resolver) ForSeamConnection(ctx context.Context, name types.NamespacedName) (*Resolved, error) {
+	conn := &seamv1alpha1.SeamConnection{}
+	if err := r.reader.Get(ctx, name, conn); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &Error{Reason: ReasonConnectionNotFound, Terminal: true,
+				Message: fmt.Sprintf("SeamConnection %q not found in namespace %q: create it, or fix spec.connectionRef", name.Name, name.Namespace)}
+		}
+		return nil, err
+	}
+	return r.resolve(ctx, settingsOfSeamConnection(conn))
+}
+
+// ForClusterSeamConnection resolves a cluster-scoped connection without a namespace check.
+func (r *Resolver) ForClusterSeamConnection(ctx context.Context, name string) (*Resolved, error) {
+	s, err := r.clusterSettings(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return r.resolve(ctx, s)
+}
+
+func settingsOfSeamConnection(c *seamv1alpha1.SeamConnection) settings {
+	return settings{
+		key:         seamv1alpha1.SeamConnectionKind + "/" + c.Namespace + "/" + c.Name,
+		endpoint:    c.Spec.Endpoint,
+		workspaceID: string(c.Spec.WorkspaceID),
+		rateLimit:   c.Spec.RateLimit,
+		secret:      types.NamespacedName{Namespace: c.Namespace, Name: c.Spec.APIKeySecretRef.Name},
+		secretKey:   c.Spec.APIKeySecretRef.Key,
+	}
+}
+
+func (r *Resolver) clusterSettings(ctx context.Context, name string) (settings, error) {
+	c := &seamv1alpha1.ClusterSeamConnection{}
+	if err := r.reader.Get(ctx, types.NamespacedName{Name: name}, c); err != nil {
+		if apierrors.IsNotFound(err) {
+			return settings{}, &Error{Reason: ReasonConnectionNotFound, Terminal: true,
+				Message: fmt.Sprintf("ClusterSeamConnection %q not found: create it, or fix spec.connectionRef", name)}
+		}
+		return settings{}, err
+	}
+	return settings{
+		key:               seamv1alpha1.ClusterSeamConnectionKind + "/" + c.Name,
+		endpoint:          c.Spec.Endpoint,
+		workspaceID:       string(c.Spec.WorkspaceID),
+		rateLimit:         c.Spec.RateLimit,
+		secret:            types.NamespacedName{Namespace: c.Spec.APIKeySecretRef.Namespace, Name: c.Spec.APIKeySecretRef.Name},
+		secretKey:         c.Spec.APIKeySecretRef.Key,
+		namespaceSelector: c.Spec.NamespaceSelector,
+	}, nil
+}
+
+// checkNamespaceAllowed applies a ClusterSeamConnection's namespaceSelector: unset
+// allows no namespace, so sharing a workspace's key is always an explicit decision.
+func (r *Resolver) checkNamespaceAllowed(ctx context.Context, s settings, namespace string) error {
+	notAllowed := &Error{Reason: ReasonConnectionNotAllowed, Terminal: true,
+		Message: fmt.Sprintf("%s does not allow namespace %q: its spec.namespaceSelector must select this namespace", s.key, namespace)}
+	if s.namespaceSelector == nil {
+		return notAllowed
+	}
+	selector, err := metav1.LabelSelectorAsSelector(s.namespaceSelector)
+	if err != nil {
+		return &Error{Reason: ReasonConnectionNotAllowed, Terminal: true,
+			Message: fmt.Sprintf("%s has an invalid spec.namespaceSelector: %v", s.key, err)}
+	}
+	ns := &corev1.Namespace{}
+	if err := r.reader.Get(ctx, types.NamespacedName{Name: namespace}, ns); err != nil {
+		return err
+	}
+	if !selector.Matches(labels.Set(ns.Labels)) {
+		return notAllowed
+	}
+	return nil
+}
+
+func (r *Resolver) resolve(ctx context.Context, s settings) (*Resolved, error) {
+	secret := &corev1.Secret{}
+	if err := r.reader.Get(ctx, s.secret, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &Error{Reason: ReasonSecretNotFound, Terminal: true,
+				Message: fmt.Sprintf("Secret %q in namespace %q (the API key of %s) not found", s.secret.Name, s.secret.Namespace, s.key)}
+		}
+		return nil, err
+	}
+	apiKey := string(secret.Data[s.secretKey])
+	if apiKey == "" {
+		return nil, &Error{Reason: ReasonSecretKeyMissing, Terminal: true,
+			Message: fmt.Sprintf("Secret %q in namespace %q has no key %q (the API key of %s)", s.secret.Name, s.secret.Namespace, s.secretKey, s.key)}
+	}
+	c, err := r.clientFor(s, apiKey, secret.ResourceVersion)
+	if err != nil {
+		return nil, err
+	}
+	return &Resolved{Key: s.key, Client: c, WorkspaceID: s.workspaceID}, nil
+}
+
+// clientFor returns the cached client of a connection, rebuilding it when the
+// endpoint, workspace or Secret changed (key rotation takes effect on the next call).
+func (r *Resolver) clientFor(s settings, apiKey, secretVersion string) (*seam.Client, error) {
+	fingerprint := s.endpoint + "|" + s.workspaceID + "|" + s.secret.String() + "|" + s.secretKey + "@" + secretVersion
+	rps, burst := rateOf(s.rateLimit)
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	entry := r.clients[s.key]
+	if entry == nil {
+		entry = &cached{limiter: rate.NewLimiter(rps, burst)}
+		r.clients[s.key] = entry
+	}
+	if entry.limiter.Limit() != rps || entry.limiter.Burst() != burst {
+		entry.limiter.SetLimit(rps)
+		entry.limiter.SetBurst(burst)
+	}
+	if entry.client != nil && entry.fingerprint == fingerprint {
+		return entry.client, nil
+	}
+	cfg := r.opts.ClientDefaults
+	cfg.Endpoint = s.endpoint
+	cfg.APIKey = apiKey
+	cfg.WorkspaceID = s.workspaceID
+	cfg.Limiter = entry.limiter
+	cfg.Logger = r.opts.Logger.WithValues("connection", s.key)
+	if observe := r.opts.Observer; observe != nil {
+		key := s.key
+		cfg.Observer = func(info seam.RequestInfo) { observe(key, info) }
+	}
+	c, err := seam.New(cfg)
+	if err != nil {
+		return nil, &Error{Reason: "InvalidConnection", Terminal: true, Message: fmt.Sprintf("%s: %v", s.key, err)}
+	}
+	entry.client, entry.fingerprint = c, fingerprint
+	return c, nil
+}
+
+func rateOf(rl *seamv1alpha1.RateLimit) (rate.Limit, int) {
+	rps, burst := int32(10), int32(20)
+	if rl != nil {
+		if rl.RequestsPerSecond > 0 {
+			rps = rl.RequestsPerSecond
+		}
+		if rl.Burst > 0 {
+			burst = rl.Burst
+		}
+	}
+	return rate.Limit(rps), int(burst)
+}

@@ -1,0 +1,82 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/connection"
+)
+
+// act sends the writes the diff decided, one Event each, and comes back shortly to
+// confirm them with a fresh read. A write the spec did not ask for since the last
+// settled reconcile is drift being corrected, and says so.
+func (r *AcsUserReconciler) act(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, actions []Action) (ctrl.Result, error) {
+	drift := u.Status.ObservedGeneration == u.Generation
+	var done []string
+	for _, a := range actions {
+		if err := r.send(ctx, conn, u, a); err != nil {
+			return r.fail(ctx, u, err, fmt.Sprintf("%s on Seam", a.Kind))
+		}
+		done = append(done, describe(a))
+	}
+	if drift {
+		r.Recorder.Eventf(u, nil, "Normal", "DriftCorrected", "Reconcile",
+			"The ACS user had drifted from the spec in Seam; corrected: %s", strings.Join(done, ", "))
+	}
+	msg := "Sent to Seam, waiting to confirm: " + strings.Join(done, ", ")
+	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonProgressing, message: msg, synced: true})
+	return ctrl.Result{RequeueAfter: time.Second}, nil
+}
+
+// send performs one write and records it in status where Seam cannot be asked later
+// (group membership on servers without the access-group routes).
+func (r *AcsUserReconciler) send(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, a Action) error {
+	c, id := conn.Client, u.Status.AcsUserID
+	var err error
+	var reason, note string
+	switch a.Kind {
+	case ActionSuspend:
+		err, reason, note = c.SuspendUser(ctx, id), "Suspended", "Suspended the ACS user: its credentials no longer grant access"
+	case ActionUnsuspend:
+		err, reason, note = c.UnsuspendUser(ctx, id), "Unsuspended", "Unsuspended the ACS user"
+	case ActionUpdate:
+		err, reason, note = c.UpdateUser(ctx, *a.Update), "Updated", "Updated "+strings.Join(a.Fields, ", ")
+	case ActionAddToGroup:
+		err, reason, note = c.AddUserToAccessGroup(ctx, id, a.Group), "AddedToGroup", "Added to access group "+a.Group
+		if err == nil && !slices.Contains(u.Status.AccessGroupIDs, a.Group) {
+			u.Status.AccessGroupIDs = append(u.Status.AccessGroupIDs, a.Group)
+			slices.Sort(u.Status.AccessGroupIDs)
+		}
+	case ActionRemoveFromGroup:
+		err, reason, note = c.RemoveUserFromAccessGroup(ctx, id, a.Group), "RemovedFromGroup", "Removed from access group "+a.Group
+		if err == nil {
+			u.Status.AccessGroupIDs = slices.DeleteFunc(u.Status.AccessGroupIDs, func(g string) bool { return g == a.Group })
+		}
+	}
+	if err != nil {
+		return err
+	}
+	logf.FromContext(ctx).Info("Sent a write to Seam", "action", a.Kind, "acsUserId", id, "group", a.Group, "fields", a.Fields)
+	r.Recorder.Eventf(u, nil, "Normal", reason, string(a.Kind), "%s", note)
+	return nil
+}
+
+func describe(a Action) string {
+	switch a.Kind {
+	case ActionUpdate:
+		return "update " + strings.Join(a.Fields, ", ")
+	case ActionAddToGroup:
+		return "add to group " + a.Group
+	case ActionRemoveFromGroup:
+		return "remove from group " + a.Group
+	}
+	return strings.ToLower(string(a.Kind))
+}

@@ -1,0 +1,129 @@
+package controller
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/connection"
+)
+
+// EventRecorder is the events.k8s.io recorder the manager provides.
+type EventRecorder interface {
+	Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any)
+}
+
+// AcsUserReconciler keeps one remote ACS user per AcsUser: observe, diff, act, report.
+type AcsUserReconciler struct {
+	client.Client
+	Recorder    EventRecorder
+	Connections *connection.Resolver
+
+	// ResyncPeriod is how often a Ready user is read again to find drift (jittered ±10%).
+	ResyncPeriod time.Duration
+	// CreateGrace is how long after a create with a lost response the operator keeps
+	// looking for the user it may have made before it creates again.
+	CreateGrace time.Duration
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=seam.acs-operator.io,resources=acsusers,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=seam.acs-operator.io,resources=acsusers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=seam.acs-operator.io,resources=acsusers/finalizers,verbs=update
+// +kubebuilder:rbac:groups=seam.acs-operator.io,resources=seamconnections;clusterseamconnections,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile reads the AcsUser, hands it to reconcileNormal or reconcileDelete, and
+// writes status once at the end whatever happened.
+func (r *AcsUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	u := &seamv1alpha1.AcsUser{}
+	if err := r.Get(ctx, req.NamespacedName, u); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := u.Status.DeepCopy()
+	defer func() { result, err = r.patchStatus(ctx, u, before, result, err) }()
+
+	if !u.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, u)
+	}
+	return r.reconcileNormal(ctx, u)
+}
+
+// reconcileNormal makes the remote user exist and match the spec.
+func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
+	conn, err := r.Connections.ForAcsUser(ctx, u)
+	if err != nil {
+		return r.fail(ctx, u, err, "Resolving the connection")
+	}
+	if u.Status.AcsUserID == "" {
+		return r.ensureCreated(ctx, conn, u)
+	}
+	if !controllerutil.ContainsFinalizer(u, Finalizer) {
+		// A user this object manages must not outlive it unnoticed (objects restored
+		// from a backup, or a finalizer removed by hand).
+		patch := client.MergeFrom(u.DeepCopy())
+		controllerutil.AddFinalizer(u, Finalizer)
+		if err := r.Patch(ctx, u, patch); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	observed, gone, err := r.observe(ctx, conn, u)
+	switch {
+	case err != nil:
+		return r.fail(ctx, u, err, "Reading the ACS user from Seam")
+	case gone:
+		return r.reportRemoteDeleted(ctx, u)
+	}
+	recordObservation(u, observed)
+	if actions := Diff(u.Spec, observed, u.Status.AccessGroupIDs); len(actions) > 0 {
+		return r.act(ctx, conn, u, actions)
+	}
+	return r.report(ctx, u, observed), nil
+}
+
+// patchStatus writes status if it changed, as a merge patch of status alone: no
+// write when nothing changed, and no conflict with the metadata updates of this
+// reconcile. A conflict or a vanished object requeues quietly.
+func (r *AcsUserReconciler) patchStatus(ctx context.Context, u *seamv1alpha1.AcsUser, before *seamv1alpha1.AcsUserStatus, result ctrl.Result, err error) (ctrl.Result, error) {
+	if equality.Semantic.DeepEqual(before, &u.Status) {
+		return result, err
+	}
+	base := u.DeepCopy()
+	base.Status = *before
+	if perr := r.Status().Patch(ctx, u, client.MergeFrom(base)); perr != nil {
+		switch {
+		case apierrors.IsNotFound(perr):
+		case apierrors.IsConflict(perr):
+			return ctrl.Result{Requeue: true}, err
+		case err == nil:
+			return result, perr
+		}
+	}
+	return result, err
+}
+
+// resync is when a settled user is read again to find drift: the period, jittered
+// so thousands of users created together do not all come back together.
+func (r *AcsUserReconciler) resync() ctrl.Result {
+	jitter := time.Duration(float64(r.ResyncPeriod) * (rand.Float64()*0.2 - 0.1))
+	return ctrl.Result{RequeueAfter: r.ResyncPeriod + jitter}
+}
+
+func (r *AcsUserReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+

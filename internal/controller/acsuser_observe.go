@@ -1,0 +1,71 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/connection"
+	"github.com/acs-operator/acs-operator/internal/seam"
+)
+
+// observe reads the remote user and its group membership. gone is true when Seam
+// says the user does not exist.
+func (r *AcsUserReconciler) observe(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (Observed, bool, error) {
+	user, err := conn.Client.GetUser(ctx, u.Status.AcsUserID)
+	if errors.Is(err, seam.ErrNotFound) {
+		return Observed{}, true, nil
+	}
+	if err != nil {
+		return Observed{}, false, err
+	}
+	groups, err := observeGroups(ctx, conn.Client, user.AcsUserID)
+	if err != nil {
+		return Observed{}, false, err
+	}
+	return Observed{User: user, Groups: groups}, false, nil
+}
+
+// observeGroups lists the groups the user is in. Servers without the access-group
+// routes (the npm fake) answer a plain-text 404: the membership is then unknown (nil)
+// and the diff falls back on what the operator recorded.
+func observeGroups(ctx context.Context, c *seam.Client, acsUserID string) ([]string, error) {
+	groups, err := c.ListAccessGroups(ctx, seam.ListAccessGroupsRequest{AcsUserID: acsUserID})
+	if errors.Is(err, seam.ErrRouteNotSupported) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(groups))
+	for _, g := range groups {
+		ids = append(ids, g.AcsAccessGroupID)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), nil
+}
+
+// recordObservation copies what was seen into status.
+func recordObservation(u *seamv1alpha1.AcsUser, o Observed) {
+	st := &u.Status
+	st.AcsUserID = o.User.AcsUserID
+	suspended := o.User.IsSuspended
+	st.IsSuspended = &suspended
+	st.PendingMutations = nil
+	for _, m := range o.User.PendingMutations {
+		st.PendingMutations = append(st.PendingMutations, m.MutationCode)
+	}
+	if o.Groups != nil {
+		st.AccessGroupIDs = o.Groups
+		if len(o.Groups) == 0 {
+			st.AccessGroupIDs = nil
+		}
+	}
+	if !o.User.CreatedAt.IsZero() {
+		t := metav1.NewTime(o.User.CreatedAt)
+		st.CreatedAt = &t
+	}
+}

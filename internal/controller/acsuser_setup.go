@@ -1,0 +1,137 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+)
+
+// Field indexes of the manager's cache.
+const (
+	// indexAcsUserID finds the AcsUser that manages a remote user ("system/id").
+	indexAcsUserID = "status.acsUserId"
+	// indexConnection finds the AcsUsers using a connection ("Kind/ns/name" or "Kind/name").
+	indexConnection = "spec.connectionRef"
+	// indexSecret finds the connections whose API key is in a Secret ("ns/name").
+	indexSecret = "spec.apiKeySecretRef"
+)
+
+func indexKey(parts ...string) string {
+	key := ""
+	for i, p := range parts {
+		if i > 0 {
+			key += "/"
+		}
+		key += p
+	}
+	return key
+}
+
+func connectionKeyOf(u *seamv1alpha1.AcsUser) string {
+	if u.Spec.ConnectionRef.Kind == seamv1alpha1.ClusterSeamConnectionKind {
+		return indexKey(seamv1alpha1.ClusterSeamConnectionKind, u.Spec.ConnectionRef.Name)
+	}
+	return indexKey(seamv1alpha1.SeamConnectionKind, u.Namespace, u.Spec.ConnectionRef.Name)
+}
+
+// Options are the controller settings the manager's flags expose.
+type Options struct {
+	MaxConcurrentReconciles int
+}
+
+// SetupWithManager registers the indexes, watches and rate limiter of the AcsUser controller.
+func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &seamv1alpha1.AcsUser{}, indexAcsUserID, func(o client.Object) []string {
+		u := o.(*seamv1alpha1.AcsUser)
+		if u.Status.AcsUserID == "" {
+			return nil
+		}
+		return []string{indexKey(string(u.Spec.AcsSystemID), u.Status.AcsUserID)}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &seamv1alpha1.AcsUser{}, indexConnection, func(o client.Object) []string {
+		return []string{connectionKeyOf(o.(*seamv1alpha1.AcsUser))}
+	}); err != nil {
+		return err
+	}
+
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&seamv1alpha1.AcsUser{}, builder.WithPredicates(specOrAnnotationsOrDeletion())).
+		Watches(&seamv1alpha1.SeamConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOfConnection)).
+		Watches(&seamv1alpha1.ClusterSeamConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOfConnection)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.usersOfSecret),
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+			RateLimiter:             retryLimiter(),
+		}).
+		Named("acsuser").
+		Complete(r)
+}
+
+// retryLimiter paces retries of failed reconciles: per object, exponential from one
+// second to five minutes (a Seam outage must not become a hot loop); overall, a
+// bucket, so thousands of objects failing together do not flood the queue. The
+// larger of the two delays wins.
+func retryLimiter() workqueue.TypedRateLimiter[reconcile.Request] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Second, 5*time.Minute),
+		&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(rate.Limit(50), 500)},
+	)
+}
+
+// specOrAnnotationsOrDeletion lets through what needs a reconcile: a spec change, an
+// annotation change (recreate), the start of a deletion. Status writes of the
+// operator itself do not wake it up.
+func specOrAnnotationsOrDeletion() predicate.Predicate {
+	return predicate.Or(
+		predicate.GenerationChangedPredicate{},
+		predicate.AnnotationChangedPredicate{},
+		predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+			return !e.ObjectNew.GetDeletionTimestamp().IsZero()
+		}},
+	)
+}
+
+func (r *AcsUserReconciler) usersOfConnection(ctx context.Context, o client.Object) []reconcile.Request {
+	key := indexKey(seamv1alpha1.SeamConnectionKind, o.GetNamespace(), o.GetName())
+	if _, cluster := o.(*seamv1alpha1.ClusterSeamConnection); cluster {
+		key = indexKey(seamv1alpha1.ClusterSeamConnectionKind, o.GetName())
+	}
+	return acsUsersUsing(ctx, r.Client, key)
+}
+
+func (r *AcsUserReconciler) usersOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var out []reconcile.Request
+	for _, key := range connectionsUsingSecret(ctx, r.Client, o) {
+		out = append(out, acsUsersUsing(ctx, r.Client, key)...)
+	}
+	return out
+}
+
+func acsUsersUsing(ctx context.Context, c client.Client, connectionKey string) []reconcile.Request {
+	var users seamv1alpha1.AcsUserList
+	if err := c.List(ctx, &users, client.MatchingFields{indexConnection: connectionKey}); err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(users.Items))
+	for _, u := range users.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&u)})
+	}
+	return out
+}

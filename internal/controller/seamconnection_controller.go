@@ -1,0 +1,184 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/connection"
+	"github.com/acs-operator/acs-operator/internal/seam"
+)
+
+// Reasons of a connection's Ready condition.
+const (
+	ReasonConnected         = "Connected"
+	ReasonUnreachable       = "Unreachable"
+	ReasonWorkspaceMismatch = "WorkspaceMismatch"
+)
+
+// ConnectionReconciler checks SeamConnections and ClusterSeamConnections with one
+// cheap authenticated call (/workspaces/get) and reports it in their Ready condition.
+type ConnectionReconciler struct {
+	client.Client
+	Recorder    EventRecorder
+	Connections *connection.Resolver
+	// ResyncPeriod is how often a connection is checked again.
+	ResyncPeriod time.Duration
+	// Cluster selects the kind: ClusterSeamConnection when true.
+	Cluster bool
+}
+
+// +kubebuilder:rbac:groups=seam.acs-operator.io,resources=seamconnections;clusterseamconnections,verbs=get;list;watch
+// +kubebuilder:rbac:groups=seam.acs-operator.io,resources=seamconnections/status;clusterseamconnections/status,verbs=get;update;patch
+
+// Reconcile checks one connection.
+func (r *ConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj, status, err := r.get(ctx, req.NamespacedName)
+	if err != nil || obj == nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := status.DeepCopy()
+
+	result, checkErr := r.check(ctx, req.NamespacedName, obj.GetGeneration(), status)
+	if !equality.Semantic.DeepEqual(before, status) {
+		base := obj.DeepCopyObject().(client.Object)
+		setStatus(base, *before)
+		if err := r.Status().Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	return result, checkErr
+}
+
+func (r *ConnectionReconciler) check(ctx context.Context, name types.NamespacedName, generation int64, st *seamv1alpha1.ConnectionStatus) (ctrl.Result, error) {
+	set := func(s metav1.ConditionStatus, reason, msg string) {
+		prev := meta.FindStatusCondition(st.Conditions, ConditionReady)
+		if s == metav1.ConditionFalse && (prev == nil || prev.Reason != reason || prev.Message != msg) {
+			r.Recorder.Eventf(r.objectRef(name), nil, corev1.EventTypeWarning, reason, "Check", "%s", msg)
+		}
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ConditionReady, Status: s, Reason: reason, Message: msg, ObservedGeneration: generation})
+		if s == metav1.ConditionTrue || reason != ReasonUnreachable {
+			st.ObservedGeneration = generation
+		}
+	}
+	var resolved *connection.Resolved
+	var err error
+	if r.Cluster {
+		resolved, err = r.Connections.ForClusterSeamConnection(ctx, name.Name)
+	} else {
+		resolved, err = r.Connections.ForSeamConnection(ctx, name)
+	}
+	if ce, ok := connection.IsNotUsable(err); ok {
+		set(metav1.ConditionFalse, ce.Reason, ce.Message)
+		return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+	} else if err != nil {
+		return ctrl.Result{}, err
+	}
+	ws, err := resolved.Client.GetWorkspace(ctx)
+	switch {
+	case errors.Is(err, seam.ErrUnauthorized):
+		set(metav1.ConditionFalse, ReasonUnauthorized, "Seam refused the API key: put a valid key in the Secret")
+		return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+	case err != nil:
+		set(metav1.ConditionFalse, ReasonUnreachable, fmt.Sprintf("Cannot reach Seam at the endpoint: %v", err))
+		return ctrl.Result{}, err
+	case resolved.WorkspaceID != "" && ws.WorkspaceID != resolved.WorkspaceID:
+		set(metav1.ConditionFalse, ReasonWorkspaceMismatch, fmt.Sprintf("The API key belongs to workspace %s, not to spec.workspaceId %s", ws.WorkspaceID, resolved.WorkspaceID))
+		return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+	}
+	st.WorkspaceID, st.WorkspaceName = ws.WorkspaceID, ws.Name
+	set(metav1.ConditionTrue, ReasonConnected, "Seam accepted the API key")
+	return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+}
+
+func (r *ConnectionReconciler) get(ctx context.Context, name types.NamespacedName) (client.Object, *seamv1alpha1.ConnectionStatus, error) {
+	if r.Cluster {
+		c := &seamv1alpha1.ClusterSeamConnection{}
+		if err := r.Get(ctx, name, c); err != nil {
+			return nil, nil, err
+		}
+		return c, &c.Status, nil
+	}
+	c := &seamv1alpha1.SeamConnection{}
+	if err := r.Get(ctx, name, c); err != nil {
+		return nil, nil, err
+	}
+	return c, &c.Status, nil
+}
+
+func (r *ConnectionReconciler) objectRef(name types.NamespacedName) client.Object {
+	if r.Cluster {
+		c := &seamv1alpha1.ClusterSeamConnection{}
+		c.Name = name.Name
+		c.SetGroupVersionKind(seamv1alpha1.GroupVersion.WithKind(seamv1alpha1.ClusterSeamConnectionKind))
+		return c
+	}
+	c := &seamv1alpha1.SeamConnection{}
+	c.Namespace, c.Name = name.Namespace, name.Name
+	c.SetGroupVersionKind(seamv1alpha1.GroupVersion.WithKind(seamv1alpha1.SeamConnectionKind))
+	return c
+}
+
+func setStatus(o client.Object, st seamv1alpha1.ConnectionStatus) {
+	switch c := o.(type) {
+	case *seamv1alpha1.SeamConnection:
+		c.Status = st
+	case *seamv1alpha1.ClusterSeamConnection:
+		c.Status = st
+	}
+}
+
+// SetupWithManager watches the connections and the Secrets holding their keys, so a
+// key rotation is checked at once.
+func (r *ConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	var obj client.Object = &seamv1alpha1.SeamConnection{}
+	name := "seamconnection"
+	if r.Cluster {
+		obj, name = &seamv1alpha1.ClusterSeamConnection{}, "clusterseamconnection"
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(obj, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.connectionsOfSecret),
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		Named(name).
+		Complete(r)
+}
+
+func (r *ConnectionReconciler) connectionsOfSecret(ctx context.Context, secret client.Object) []reconcile.Request {
+	var out []reconcile.Request
+	for _, key := range connectionsUsingSecret(ctx, r.Client, secret) {
+		kind, rest, _ := cutKind(key)
+		if (kind == seamv1alpha1.ClusterSeamConnectionKind) != r.Cluster {
+			continue
+		}
+		ns, name := "", rest
+		if !r.Cluster {
+			ns, name, _ = cutKind(rest)
+		}
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
+	}
+	return out
+}
+
+func cutKind(key string) (string, string, bool) {
+	for i := range len(key) {
+		if key[i] == '/' {
+			return key[:i], key[i+1:], true
+		}
+	}
+	return key, "", false
+}

@@ -1,0 +1,181 @@
+package controller_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/connection"
+	"github.com/acs-operator/acs-operator/internal/controller"
+	"github.com/acs-operator/acs-operator/internal/scheme"
+	"github.com/acs-operator/acs-operator/internal/seam"
+	"github.com/acs-operator/acs-operator/internal/seam/sandbox"
+	"github.com/acs-operator/acs-operator/test/framework"
+)
+
+// The suite runs one manager for every namespace but the isolated ones, which tests
+// that stop and start their own managers use.
+const (
+	isolatedNamespace = "isolated-restart"
+	resyncPeriod      = 3 * time.Second
+	createGrace       = 3 * time.Second
+)
+
+var (
+	cp        *framework.ControlPlane
+	k8s       client.Client
+	suiteCtx  context.Context
+	cancelAll context.CancelFunc
+)
+
+func TestControllers(t *testing.T) {
+	RegisterFailHandler(Fail)
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	RunSpecs(t, "Controller Suite")
+}
+
+var _ = BeforeSuite(func() {
+	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	suiteCtx, cancelAll = context.WithCancel(context.Background())
+	var err error
+	cp, err = framework.StartControlPlane()
+	Expect(err).NotTo(HaveOccurred())
+	k8s = cp.Client
+	Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: isolatedNamespace}})).To(Succeed())
+
+	startManager(suiteCtx, managerOptions{
+		namespaces: map[string]cache.Config{cache.AllNamespaces: {
+			FieldSelector: fields.OneTermNotEqualSelector("metadata.namespace", isolatedNamespace),
+		}},
+	})
+})
+
+var _ = AfterSuite(func() {
+	if cancelAll != nil {
+		cancelAll()
+	}
+	if cp != nil {
+		Expect(cp.Stop()).To(Succeed())
+	}
+})
+
+type managerOptions struct {
+	namespaces map[string]cache.Config
+	transport  http.RoundTripper
+}
+
+// startManager runs a manager with the operator's controllers until ctx ends, and
+// returns a channel closed when it has stopped.
+func startManager(ctx context.Context, o managerOptions) <-chan struct{} {
+	mgr, err := ctrl.NewManager(cp.Config, ctrl.Options{
+		Scheme:  scheme.New(),
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   cache.Options{DefaultNamespaces: o.namespaces},
+		// Several managers run in one process in this suite.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	resolver := connection.NewResolver(mgr.GetClient(), connection.Options{
+		Logger:         ctrl.Log.WithName("seam"),
+		ClientDefaults: seam.Config{Transport: o.transport, Timeout: 5 * time.Second, MaxRetryWait: 5 * time.Second},
+	})
+	Expect(controller.Setup(ctx, mgr, controller.Config{
+		Connections: resolver, ResyncPeriod: resyncPeriod, CreateGrace: createGrace, MaxConcurrentReconciles: 4,
+	})).To(Succeed())
+	done := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+	return done
+}
+
+// world is what one spec works in: its own namespace, its own Seam sandbox, and a
+// SeamConnection to it.
+type world struct {
+	ns      string
+	sandbox *sandbox.Server
+	url     string
+	seam    *seam.Client // direct access to the sandbox, as a person in the Seam console
+}
+
+const (
+	systemID = "acs_system_hq"
+	groupA   = "acs_access_group_hq_front_door"
+	groupB   = "acs_access_group_hq_gym"
+	groupC   = "acs_access_group_hq_staff"
+)
+
+func newWorld(opts sandbox.Options) *world {
+	return newWorldIn("", opts)
+}
+
+func newWorldIn(namespace string, opts sandbox.Options) *world {
+	srv := sandbox.New(sandbox.DefaultSeed(), opts)
+	ts := httptest.NewServer(srv)
+	DeferCleanup(ts.Close)
+	w := &world{sandbox: srv, url: ts.URL, ns: namespace}
+	if w.ns == "" {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "acs-"}}
+		Expect(k8s.Create(suiteCtx, ns)).To(Succeed())
+		w.ns = ns.Name
+	}
+	DeferCleanup(w.release)
+	var err error
+	w.seam, err = seam.New(seam.Config{Endpoint: ts.URL, APIKey: sandbox.DefaultSeedAPIKey})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(k8s.Create(suiteCtx, w.secret(sandbox.DefaultSeedAPIKey))).To(Succeed())
+	Expect(k8s.Create(suiteCtx, &seamv1alpha1.SeamConnection{
+		ObjectMeta: metav1.ObjectMeta{Name: "seam", Namespace: w.ns},
+		Spec: seamv1alpha1.SeamConnectionSpec{
+			Endpoint: ts.URL, InsecureAllowHTTP: true,
+			APIKeySecretRef: seamv1alpha1.SecretKeySelector{Name: "seam-api-key", Key: "apiKey"},
+			RateLimit:       &seamv1alpha1.RateLimit{RequestsPerSecond: 100, Burst: 100},
+		},
+	})).To(Succeed())
+	return w
+}
+
+func (w *world) secret(key string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "seam-api-key", Namespace: w.ns},
+		Data:       map[string][]byte{"apiKey": []byte(key)},
+	}
+}
+
+// release orphans and deletes what a spec left behind before its sandbox goes away,
+// so the manager does not keep retrying against a closed server.
+func (w *world) release() {
+	var users seamv1alpha1.AcsUserList
+	Expect(k8s.List(suiteCtx, &users, client.InNamespace(w.ns))).To(Succeed())
+	for i := range users.Items {
+		u := &users.Items[i]
+		u.Spec.DeletionPolicy = seamv1alpha1.DeletionPolicyOrphan
+		_ = k8s.Update(suiteCtx, u)
+		_ = k8s.Delete(suiteCtx, u)
+	}
+	_ = k8s.DeleteAllOf(suiteCtx, &seamv1alpha1.SeamConnection{}, client.InNamespace(w.ns))
+	Eventually(func() int {
+		var left seamv1alpha1.AcsUserList
+		_ = k8s.List(suiteCtx, &left, client.InNamespace(w.ns))
+		return len(left.Items)
+	}).Should(BeZero())
+}

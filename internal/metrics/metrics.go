@@ -1,0 +1,76 @@
+// Package metrics holds the operator's Prometheus metrics, registered with
+// controller-runtime's registry so they are served beside its own.
+package metrics
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	ctrl "sigs.k8s.io/controller-runtime"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/seam"
+)
+
+var (
+	seamRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "acs_operator_seam_requests_total",
+		Help: "Requests sent to the Seam API, by route and HTTP status code (0 when no response arrived).",
+	}, []string{"route", "code"})
+	seamLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "acs_operator_seam_request_duration_seconds",
+		Help:    "Duration of requests to the Seam API, by route.",
+		Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
+	}, []string{"route"})
+	rateLimitWait = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "acs_operator_seam_rate_limit_wait_seconds_total",
+		Help: "Time requests spent waiting for the per-connection rate limiter or a Retry-After pause.",
+	})
+	acsUsers = prometheus.NewDesc("acs_operator_acsusers",
+		"AcsUsers by the status of their Ready condition.", []string{"ready"}, nil)
+)
+
+func init() {
+	crmetrics.Registry.MustRegister(seamRequests, seamLatency, rateLimitWait)
+}
+
+// ObserveSeamRequest records one request to Seam; it is the seam.Config Observer.
+func ObserveSeamRequest(_ string, info seam.RequestInfo) {
+	seamRequests.WithLabelValues(info.Route, strconv.Itoa(info.Status)).Inc()
+	seamLatency.WithLabelValues(info.Route).Observe(info.Duration.Seconds())
+	if info.RateLimitWait > 0 {
+		rateLimitWait.Add(info.RateLimitWait.Seconds())
+	}
+}
+
+// acsUserCollector counts AcsUsers by Ready status from the manager's cache at scrape
+// time, so the gauge is never out of step with the objects.
+type acsUserCollector struct{ mgr ctrl.Manager }
+
+func (c acsUserCollector) Describe(ch chan<- *prometheus.Desc) { ch <- acsUsers }
+
+func (c acsUserCollector) Collect(ch chan<- prometheus.Metric) {
+	var list seamv1alpha1.AcsUserList
+	if err := c.mgr.GetCache().List(context.Background(), &list); err != nil {
+		return
+	}
+	counts := map[string]float64{"True": 0, "False": 0, "Unknown": 0}
+	for i := range list.Items {
+		status := "Unknown"
+		if cond := meta.FindStatusCondition(list.Items[i].Status.Conditions, seamv1alpha1.ConditionReady); cond != nil {
+			status = string(cond.Status)
+		}
+		counts[status]++
+	}
+	for status, n := range counts {
+		ch <- prometheus.MustNewConstMetric(acsUsers, prometheus.GaugeValue, n, status)
+	}
+}
+
+// RegisterAcsUserGauge registers acs_operator_acsusers{ready}.
+func RegisterAcsUserGauge(mgr ctrl.Manager) error {
+	return crmetrics.Registry.Register(acsUserCollector{mgr: mgr})
+}
