@@ -10,6 +10,9 @@ GO ?= go
 tool_version = $(shell awk '$$1=="$(1)" {print $$2}' hack/tools/go.mod)
 CONTROLLER_GEN := bin/controller-gen-$(call tool_version,sigs.k8s.io/controller-tools)
 GINKGO := bin/ginkgo-$(call tool_version,github.com/onsi/ginkgo/v2)
+HELM := bin/helm-$(shell awk '$$1=="helm.sh/helm/v3" {print $$2}' hack/helm/go.mod)
+IMG ?= ghcr.io/acs-operator/acs-operator:v0.1.0
+CONTAINER_TOOL ?= docker
 ENVTEST_ASSETS := $(CURDIR)/bin/k8s
 
 .PHONY: help
@@ -21,6 +24,7 @@ help: ## Show the targets.
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the kubebuilder markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/...;./internal/controller/..." output:crd:artifacts:config=config/crd/bases
+	hack/sync-chart-crds.sh
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate deepcopy functions.
@@ -28,9 +32,10 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy functions.
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when a generated file (CRD, RBAC, deepcopy) is stale or uncommitted.
-	@if ! git diff --quiet -- api config || [ -n "$$(git status --porcelain --untracked-files=all -- api config/crd config/rbac)" ]; then \
+	@paths="api config charts/acs-operator/crds charts/acs-operator/files"; \
+	if ! git diff --quiet -- $$paths || [ -n "$$(git status --porcelain --untracked-files=all -- $$paths)" ]; then \
 	  echo "Generated files are stale: run 'make manifests generate' and commit the result:"; \
-	  git status --short -- api config; git --no-pager diff --stat -- api config; exit 1; \
+	  git status --short -- $$paths; git --no-pager diff --stat -- $$paths; exit 1; \
 	fi
 
 .PHONY: fmt
@@ -57,12 +62,16 @@ hack/fake-seam/node_modules/.installed: hack/fake-seam/package-lock.json
 ##@ Test
 
 .PHONY: test
-test: verify-generated vet envtest fake-seam $(GINKGO) ## Everything CI runs: generated-file check, vet, unit, contract and envtest suites.
+test: verify-generated vet envtest fake-seam $(GINKGO) $(HELM) ## Everything CI runs: generated-file check, vet, unit, contract and envtest suites.
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GINKGO) -r --keep-going --timeout=30m --poll-progress-after=120s --output-interceptor-mode=none ./...
 
 .PHONY: test-unit
 test-unit: ## Only the fast tests (no control plane, no npm).
 	$(GO) test -short ./api/... ./internal/...
+
+.PHONY: test-packaging
+test-packaging: envtest $(HELM) ## Only the packaging suite: kustomize, Helm chart, Dockerfile, kstatus and Argo CD health.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GO) test ./test/packaging/ -count=1
 
 ##@ Build
 
@@ -71,7 +80,27 @@ build: ## Build the manager and the sandbox into bin/.
 	$(GO) build -trimpath -o bin/manager ./cmd/manager
 	$(GO) build -trimpath -o bin/seam-sandbox ./cmd/seam-sandbox
 
+##@ Deploy
+
+.PHONY: build-installer
+build-installer: manifests ## Write dist/install.yaml (CRDs, RBAC, Deployment, metrics Service) for IMG.
+	hack/build-installer.sh $(IMG)
+
+.PHONY: docker-build
+docker-build: ## Build the manager image IMG (needs a container engine; CI machines have none, a test checks the Dockerfile instead).
+	$(CONTAINER_TOOL) build -t $(IMG) .
+
+.PHONY: docker-push
+docker-push: ## Push the manager image IMG.
+	$(CONTAINER_TOOL) push $(IMG)
+
 ##@ Tools
+
+.PHONY: helm
+helm: $(HELM) ## Build the pinned helm into bin/ (the packaging tests run it).
+
+$(HELM): hack/helm/go.mod
+	hack/build-helm.sh
 
 $(CONTROLLER_GEN): hack/tools/go.mod
 	cd hack/tools && $(GO) build -o $(CURDIR)/$@ sigs.k8s.io/controller-tools/cmd/controller-gen

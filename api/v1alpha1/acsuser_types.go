@@ -178,6 +178,9 @@ type AcsUser struct {
 	Spec AcsUserSpec `json:"spec"`
 
 	// status is the ACS user as last observed in Seam.
+	// The default makes a new object read as not yet reconciled (kstatus InProgress)
+	// until the operator first reports on it.
+	// +kubebuilder:default={observedGeneration: 0}
 	// +optional
 	Status AcsUserStatus `json:"status,omitempty"`
 }

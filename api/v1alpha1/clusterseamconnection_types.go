@@ -84,6 +84,9 @@ type ClusterSeamConnection struct {
 	Spec ClusterSeamConnectionSpec `json:"spec"`
 
 	// status reports whether Seam accepted the API key.
+	// The default makes a new object read as not yet reconciled (kstatus InProgress)
+	// until the operator first reports on it.
+	// +kubebuilder:default={observedGeneration: 0}
 	// +optional
 	Status ConnectionStatus `json:"status,omitempty"`
 }

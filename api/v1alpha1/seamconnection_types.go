@@ -72,6 +72,9 @@ type SeamConnection struct {
 	Spec SeamConnectionSpec `json:"spec"`
 
 	// status reports whether Seam accepted the API key.
+	// The default makes a new object read as not yet reconciled (kstatus InProgress)
+	// until the operator first reports on it.
+	// +kubebuilder:default={observedGeneration: 0}
 	// +optional
 	Status ConnectionStatus `json:"status,omitempty"`
 }

@@ -24,6 +24,9 @@ type EventRecorder interface {
 // AcsUserReconciler keeps one remote ACS user per AcsUser: observe, diff, act, report.
 type AcsUserReconciler struct {
 	client.Client
+	// APIReader reads from the apiserver, bypassing the cache, where a stale read
+	// could lead to a second create.
+	APIReader   client.Reader
 	Recorder    EventRecorder
 	Connections *connection.Resolver
 

@@ -22,12 +22,17 @@ import (
 
 // clockSkew widens the window in which a lost create's user is looked for: Seam's
 // created_at and this machine's clock need not agree.
-const clockSkew = 5 * time.Minute
+const clockSkew = 2 * time.Minute
 
 // ensureCreated creates the remote user, or adopts the one an earlier create made
 // when its response was lost. Never two remote users for one AcsUser.
 func (r *AcsUserReconciler) ensureCreated(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
 	if marker, ok := createMarkerOf(u); ok {
+		// The cache may not have caught up with the status write of the reconcile that
+		// created the user: ask the apiserver before looking for a lost create.
+		if id, err := r.liveAcsUserID(ctx, u); err != nil || id != "" {
+			return ctrl.Result{Requeue: true}, err
+		}
 		found, err := r.findCreated(ctx, conn, u, marker)
 		if err != nil {
 			return r.fail(ctx, u, err, "Looking for the user an earlier create may have made")
@@ -191,4 +196,13 @@ func (r *AcsUserReconciler) reportRemoteDeleted(ctx context.Context, u *seamv1al
 		"To create a new one, annotate: kubectl annotate acsuser %s %s=true", u.Status.AcsUserID, u.Name, AnnotationRecreate)
 	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonRemoteDeleted, message: msg, synced: true, stalled: true, settled: true})
 	return r.resync(), nil
+}
+
+// liveAcsUserID reads status.acsUserId from the apiserver, not the cache.
+func (r *AcsUserReconciler) liveAcsUserID(ctx context.Context, u *seamv1alpha1.AcsUser) (string, error) {
+	live := &seamv1alpha1.AcsUser{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
+		return "", err
+	}
+	return live.Status.AcsUserID, nil
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -95,17 +96,24 @@ func retryLimiter() workqueue.TypedRateLimiter[reconcile.Request] {
 	)
 }
 
-// specOrAnnotationsOrDeletion lets through what needs a reconcile: a spec change, an
-// annotation change (recreate), the start of a deletion. Status writes of the
-// operator itself do not wake it up.
+// specOrAnnotationsOrDeletion lets through what needs a reconcile: a spec change, a
+// change of annotations by someone else (recreate), the start of a deletion. The
+// operator's own writes (status, finalizer, create marker) do not wake it up: a failed
+// create clearing its marker must not trigger the next create at once.
 func specOrAnnotationsOrDeletion() predicate.Predicate {
 	return predicate.Or(
 		predicate.GenerationChangedPredicate{},
-		predicate.AnnotationChangedPredicate{},
 		predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-			return !e.ObjectNew.GetDeletionTimestamp().IsZero()
+			return !e.ObjectNew.GetDeletionTimestamp().IsZero() ||
+				!maps.Equal(withoutMarker(e.ObjectOld.GetAnnotations()), withoutMarker(e.ObjectNew.GetAnnotations()))
 		}},
 	)
+}
+
+func withoutMarker(annotations map[string]string) map[string]string {
+	out := maps.Clone(annotations)
+	delete(out, AnnotationCreatePending)
+	return out
 }
 
 func (r *AcsUserReconciler) usersOfConnection(ctx context.Context, o client.Object) []reconcile.Request {

@@ -24,7 +24,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	}
 	recorder := mgr.GetEventRecorder("acs-operator")
 	users := &AcsUserReconciler{
-		Client: mgr.GetClient(), Recorder: recorder, Connections: cfg.Connections,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Connections: cfg.Connections,
 		ResyncPeriod: cfg.ResyncPeriod, CreateGrace: cfg.CreateGrace,
 	}
 	if err := users.SetupWithManager(ctx, mgr, Options{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles}); err != nil {

@@ -167,10 +167,18 @@ func (w *world) release() {
 	var users seamv1alpha1.AcsUserList
 	Expect(k8s.List(suiteCtx, &users, client.InNamespace(w.ns))).To(Succeed())
 	for i := range users.Items {
-		u := &users.Items[i]
-		u.Spec.DeletionPolicy = seamv1alpha1.DeletionPolicyOrphan
-		_ = k8s.Update(suiteCtx, u)
-		_ = k8s.Delete(suiteCtx, u)
+		key := client.ObjectKeyFromObject(&users.Items[i])
+		Eventually(func() error {
+			u := &seamv1alpha1.AcsUser{}
+			if err := k8s.Get(suiteCtx, key, u); err != nil {
+				return client.IgnoreNotFound(err)
+			}
+			u.Spec.DeletionPolicy = seamv1alpha1.DeletionPolicyOrphan
+			if err := k8s.Update(suiteCtx, u); err != nil {
+				return err
+			}
+			return client.IgnoreNotFound(k8s.Delete(suiteCtx, u))
+		}).Should(Succeed())
 	}
 	_ = k8s.DeleteAllOf(suiteCtx, &seamv1alpha1.SeamConnection{}, client.InNamespace(w.ns))
 	Eventually(func() int {

@@ -1,0 +1,199 @@
+package controller_test
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/controller"
+	"github.com/acs-operator/acs-operator/internal/seam/sandbox"
+)
+
+// totalReceived counts every API call the sandbox received.
+func (w *world) totalReceived() int {
+	n := 0
+	for _, byStatus := range w.sandbox.Counters() {
+		for _, c := range byStatus {
+			n += c
+		}
+	}
+	return n
+}
+
+func (w *world) readyMessage(name string) string {
+	c := meta.FindStatusCondition(w.get(name).Status.Conditions, seamv1alpha1.ConditionReady)
+	if c == nil {
+		return ""
+	}
+	return c.Message
+}
+
+func (w *world) setKey(key string) {
+	Eventually(func() error {
+		s := &corev1.Secret{}
+		if err := k8s.Get(suiteCtx, client.ObjectKey{Namespace: w.ns, Name: "seam-api-key"}, s); err != nil {
+			return err
+		}
+		s.Data = map[string][]byte{"apiKey": []byte(key)}
+		return k8s.Update(suiteCtx, s)
+	}).Should(Succeed())
+}
+
+var _ = Describe("Faults", func() {
+	It("reports a missing Secret without calling Seam, and recovers when it appears", func() {
+		w := newWorld(sandbox.Options{})
+		Expect(k8s.Delete(suiteCtx, w.secret(""))).To(Succeed())
+		w.newAcsUser("nokey")
+		Eventually(w.readyCondition("nokey")).Should(Equal("False/SecretNotFound"))
+		Expect(w.readyMessage("nokey")).To(ContainSubstring(`Secret "seam-api-key"`))
+		Expect(w.received("/acs/users/create")).To(BeZero())
+
+		Expect(k8s.Create(suiteCtx, w.secret(sandbox.DefaultSeedAPIKey))).To(Succeed())
+		w.waitReady("nokey")
+		Expect(w.received("/acs/users/create")).To(Equal(1))
+	})
+
+	It("stalls on a wrong key (401) without a hot loop, and recovers on key rotation", func() {
+		w := newWorld(sandbox.Options{})
+		w.setKey("seam_wrong_key")
+		w.newAcsUser("badkey")
+		Eventually(w.readyCondition("badkey")).Should(Equal("False/Unauthorized"))
+		u := w.get("badkey")
+		Expect(meta.IsStatusConditionTrue(u.Status.Conditions, "Stalled")).To(BeTrue())
+		Expect(w.readyMessage("badkey")).To(ContainSubstring("fix the key"))
+		Expect(w.readyMessage("badkey")).NotTo(ContainSubstring("seam_wrong_key"))
+		Eventually(func() string { return connReady(w, "seam") }).Should(Equal("False/Unauthorized"))
+
+		start := w.totalReceived()
+		time.Sleep(2 * resyncPeriod)
+		Expect(w.totalReceived()-start).To(BeNumerically("<=", 8), "a terminal error must not be retried in a hot loop")
+
+		w.setKey(sandbox.DefaultSeedAPIKey)
+		w.waitReady("badkey")
+		Eventually(func() string { return connReady(w, "seam") }).Should(Equal("True/Connected"))
+		Expect(w.usersNamed("Test badkey")).To(HaveLen(1))
+	})
+
+	It("backs off during a 429 storm and recovers when it ends", func() {
+		w := newWorld(sandbox.Options{})
+		w.newAcsUser("storm")
+		w.waitReady("storm")
+		w.sandbox.StartRateLimitStorm(0, "1")
+		w.update("storm", func(s *seamv1alpha1.AcsUserSpec) { s.FullName = "After The Storm" })
+		Eventually(w.readyCondition("storm"), 20*time.Second).Should(Equal("False/RateLimited"))
+		start := w.totalReceived()
+		time.Sleep(5 * time.Second)
+		Expect(w.totalReceived()-start).To(BeNumerically("<=", 15), "429 with Retry-After: 1 must pace the calls")
+
+		w.sandbox.StopRateLimitStorm()
+		w.waitReady("storm")
+		Expect(w.remote("storm").FullName).To(Equal("After The Storm"))
+	})
+
+	It("backs off during a 503 outage and recovers when it ends", func() {
+		w := newWorld(sandbox.Options{})
+		w.sandbox.SetOutage(true)
+		w.newAcsUser("outage")
+		Eventually(w.readyCondition("outage"), 20*time.Second).Should(Equal("False/SeamUnavailable"))
+		Expect(meta.IsStatusConditionTrue(w.get("outage").Status.Conditions, "Reconciling")).To(BeTrue())
+		start := w.totalReceived()
+		time.Sleep(5 * time.Second)
+		Expect(w.totalReceived()-start).To(BeNumerically("<=", 20), "an outage must be retried with backoff")
+
+		w.sandbox.SetOutage(false)
+		w.waitReady("outage")
+		Expect(w.usersNamed("Test outage")).To(HaveLen(1), "503 on create means not created: exactly one user after recovery")
+	})
+})
+
+var _ = Describe("Drift", func() {
+	It("corrects a user changed behind the operator's back, with an event", func() {
+		w := newWorld(sandbox.Options{})
+		w.newAcsUser("drift", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA) })
+		id := w.waitReady("drift").Status.AcsUserID
+		Expect(w.sandbox.UpdateUserOutOfBand(id, func(u *sandbox.User) {
+			u.FullName = "Someone Else"
+			u.GroupIDs = []string{groupC}
+		})).To(Succeed())
+
+		Eventually(func() string { return w.remote("drift").FullName }, 4*resyncPeriod).Should(Equal("Test drift"))
+		Eventually(func() []string { return w.remote("drift").GroupIDs }).Should(Equal([]string{groupA}))
+		w.waitReady("drift")
+		Expect(w.eventReasons("drift")).To(ContainElement("DriftCorrected"))
+		Expect(w.received("/acs/users/create")).To(Equal(1))
+	})
+
+	It("reports a user deleted outside Kubernetes instead of re-creating it, and re-creates on request", func() {
+		w := newWorld(sandbox.Options{})
+		w.newAcsUser("revoked")
+		id := w.waitReady("revoked").Status.AcsUserID
+		Expect(w.sandbox.DeleteUserOutOfBand(id)).To(Succeed())
+
+		Eventually(w.readyCondition("revoked"), 4*resyncPeriod).Should(Equal("False/RemoteDeleted"))
+		Expect(w.readyMessage("revoked")).To(ContainSubstring(controller.AnnotationRecreate))
+		Expect(w.eventReasons("revoked")).To(ContainElement("RemoteDeleted"))
+		Consistently(func() int { return w.received("/acs/users/create") }, 2*resyncPeriod, 500*time.Millisecond).Should(Equal(1))
+		Expect(w.usersNamed("Test revoked")).To(BeEmpty())
+
+		w.annotate("revoked", controller.AnnotationRecreate, "true")
+		u := w.waitReady("revoked")
+		Expect(u.Status.AcsUserID).NotTo(Equal(id))
+		Expect(u.Annotations).NotTo(HaveKey(controller.AnnotationRecreate))
+		Expect(w.usersNamed("Test revoked")).To(HaveLen(1))
+	})
+})
+
+func connReady(w *world, name string) string {
+	c := &seamv1alpha1.SeamConnection{}
+	if err := k8s.Get(suiteCtx, client.ObjectKey{Namespace: w.ns, Name: name}, c); err != nil {
+		return err.Error()
+	}
+	cond := meta.FindStatusCondition(c.Status.Conditions, seamv1alpha1.ConditionReady)
+	if cond == nil {
+		return "none"
+	}
+	return string(cond.Status) + "/" + cond.Reason
+}
+
+var _ = Describe("Connections", func() {
+	It("reports a SeamConnection Ready with the workspace Seam reported", func() {
+		w := newWorld(sandbox.Options{})
+		Eventually(func() string { return connReady(w, "seam") }).Should(Equal("True/Connected"))
+		c := &seamv1alpha1.SeamConnection{}
+		Expect(k8s.Get(suiteCtx, client.ObjectKey{Namespace: w.ns, Name: "seam"}, c)).To(Succeed())
+		Expect(c.Status.WorkspaceID).To(Equal("ws_sandbox"))
+		Expect(c.Status.ObservedGeneration).To(Equal(c.Generation))
+	})
+
+	It("lets only the namespaces a ClusterSeamConnection selects use it", func() {
+		w := newWorld(sandbox.Options{})
+		cluster := &seamv1alpha1.ClusterSeamConnection{
+			ObjectMeta: metav1.ObjectMeta{Name: "shared-" + w.ns},
+			Spec: seamv1alpha1.ClusterSeamConnectionSpec{
+				Endpoint: w.url, InsecureAllowHTTP: true,
+				APIKeySecretRef:   seamv1alpha1.NamespacedSecretKeySelector{Namespace: w.ns, Name: "seam-api-key", Key: "apiKey"},
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"seam-tenant": "yes"}},
+			},
+		}
+		Expect(k8s.Create(suiteCtx, cluster)).To(Succeed())
+		DeferCleanup(func() { _ = k8s.Delete(suiteCtx, cluster) })
+		w.newAcsUser("tenant", func(s *seamv1alpha1.AcsUserSpec) {
+			s.ConnectionRef = seamv1alpha1.ConnectionRef{Kind: seamv1alpha1.ClusterSeamConnectionKind, Name: cluster.Name}
+		})
+		Eventually(w.readyCondition("tenant")).Should(Equal("False/ConnectionNotAllowed"))
+		Expect(w.received("/acs/users/create")).To(BeZero())
+
+		ns := &corev1.Namespace{}
+		Expect(k8s.Get(suiteCtx, client.ObjectKey{Name: w.ns}, ns)).To(Succeed())
+		ns.Labels["seam-tenant"] = "yes"
+		Expect(k8s.Update(suiteCtx, ns)).To(Succeed())
+		// Namespaces are not watched: the resync brings the user back.
+		w.waitReady("tenant")
+	})
+})
