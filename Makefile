@@ -59,6 +59,12 @@ hack/fake-seam/node_modules/.installed: hack/fake-seam/package-lock.json
 	cd hack/fake-seam && npm ci --no-audit --no-fund
 	touch $@
 
+##@ Demo
+
+.PHONY: demo
+demo: envtest build ## Local control plane + Seam sandbox + operator, samples applied and Ready; Ctrl-C stops it.
+	$(GO) run ./hack/demo
+
 ##@ Test
 
 .PHONY: test
