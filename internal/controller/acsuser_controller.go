@@ -129,4 +129,3 @@ func (r *AcsUserReconciler) now() time.Time {
 	}
 	return time.Now()
 }
-

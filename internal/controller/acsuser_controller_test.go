@@ -255,4 +255,6 @@ var _ = Describe("Seam's asynchronous writes", func() {
 	})
 })
 
-func clientKey(ns, name string) types.NamespacedName { return types.NamespacedName{Namespace: ns, Name: name} }
+func clientKey(ns, name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: ns, Name: name}
+}

@@ -58,8 +58,10 @@ func TestDiff(t *testing.T) {
 		{reason: "no remote user: nothing to diff (creation is decided elsewhere)",
 			spec: spec(), observed: Observed{}},
 		{reason: "pending mutations: send nothing, not even what differs, so no write is sent twice",
-			spec:     spec(func(s *seamv1alpha1.AcsUserSpec) { s.FullName = "Ada King"; s.Suspended = true }),
-			observed: Observed{User: remote(func(u *seam.AcsUser) { u.PendingMutations = []seam.PendingMutation{{MutationCode: "updating_user_information"}} }), Groups: []string{"g1", "g2"}}},
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.FullName = "Ada King"; s.Suspended = true }),
+			observed: Observed{User: remote(func(u *seam.AcsUser) {
+				u.PendingMutations = []seam.PendingMutation{{MutationCode: "updating_user_information"}}
+			}), Groups: []string{"g1", "g2"}}},
 		{reason: "name differs: one update of that field",
 			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.FullName = "Ada King" }), observed: Observed{User: remote(), Groups: []string{"g1", "g2"}},
 			want: []string{"Update:fullName"}},
@@ -77,12 +79,22 @@ func TestDiff(t *testing.T) {
 			spec:     spec(func(s *seamv1alpha1.AcsUserSpec) { s.EmailAddress, s.PhoneNumber = "", "" }),
 			observed: Observed{User: remote(), Groups: []string{"g1", "g2"}}},
 		{reason: "schedule equal to the second: nothing",
-			spec:     spec(func(s *seamv1alpha1.AcsUserSpec) { s.AccessSchedule = &seamv1alpha1.AccessSchedule{StartsAt: mt(t0), EndsAt: mt(t1)} }),
-			observed: Observed{User: remote(func(u *seam.AcsUser) { s, e := t0.Add(300 * time.Millisecond), t1; u.AccessSchedule = &seam.AccessSchedule{StartsAt: &s, EndsAt: &e} }), Groups: []string{"g1", "g2"}}},
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
+				s.AccessSchedule = &seamv1alpha1.AccessSchedule{StartsAt: mt(t0), EndsAt: mt(t1)}
+			}),
+			observed: Observed{User: remote(func(u *seam.AcsUser) {
+				s, e := t0.Add(300*time.Millisecond), t1
+				u.AccessSchedule = &seam.AccessSchedule{StartsAt: &s, EndsAt: &e}
+			}), Groups: []string{"g1", "g2"}}},
 		{reason: "schedule end moved: update",
-			spec:     spec(func(s *seamv1alpha1.AcsUserSpec) { s.AccessSchedule = &seamv1alpha1.AccessSchedule{StartsAt: mt(t0), EndsAt: mt(t1)} }),
-			observed: Observed{User: remote(func(u *seam.AcsUser) { s, e := t0, t0.Add(time.Hour); u.AccessSchedule = &seam.AccessSchedule{StartsAt: &s, EndsAt: &e} }), Groups: []string{"g1", "g2"}},
-			want:     []string{"Update:accessSchedule"}},
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
+				s.AccessSchedule = &seamv1alpha1.AccessSchedule{StartsAt: mt(t0), EndsAt: mt(t1)}
+			}),
+			observed: Observed{User: remote(func(u *seam.AcsUser) {
+				s, e := t0, t0.Add(time.Hour)
+				u.AccessSchedule = &seam.AccessSchedule{StartsAt: &s, EndsAt: &e}
+			}), Groups: []string{"g1", "g2"}},
+			want: []string{"Update:accessSchedule"}},
 		{reason: "suspend requested",
 			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = true }), observed: Observed{User: remote(), Groups: []string{"g1", "g2"}},
 			want: []string{"Suspend"}},
@@ -90,7 +102,10 @@ func TestDiff(t *testing.T) {
 			spec: spec(), observed: Observed{User: remote(func(u *seam.AcsUser) { u.IsSuspended = true }), Groups: []string{"g1", "g2"}},
 			want: []string{"Unsuspend"}},
 		{reason: "groups: add the missing, remove the extra; revocations first, unsuspend last",
-			spec:     spec(func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = []seamv1alpha1.SeamID{"g2", "g3"}; s.FullName = "X" }),
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
+				s.AccessGroupIDs = []seamv1alpha1.SeamID{"g2", "g3"}
+				s.FullName = "X"
+			}),
 			observed: Observed{User: remote(func(u *seam.AcsUser) { u.IsSuspended = true }), Groups: []string{"g1", "g2", "g9"}},
 			want:     []string{"RemoveFromGroup:g1", "RemoveFromGroup:g9", "Update:fullName", "AddToGroup:g3", "Unsuspend"}},
 		{reason: "suspension comes before everything else",
