@@ -8,12 +8,14 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/connection"
+	"github.com/acs-operator/acs-operator/internal/snapshot"
 )
 
 // EventRecorder is the events.k8s.io recorder the manager provides.
@@ -29,6 +31,8 @@ type AcsUserReconciler struct {
 	APIReader   client.Reader
 	Recorder    EventRecorder
 	Connections *connection.Resolver
+	// Snapshots are the shared per-system pictures resyncs are checked against.
+	Snapshots *snapshot.Cache
 
 	// ResyncPeriod is how often a Ready user is read again to find drift (jittered ±10%).
 	ResyncPeriod time.Duration
@@ -120,7 +124,7 @@ func (r *AcsUserReconciler) patchStatus(ctx context.Context, u *seamv1alpha1.Acs
 // so thousands of users created together do not all come back together.
 func (r *AcsUserReconciler) resync() ctrl.Result {
 	jitter := time.Duration(float64(r.ResyncPeriod) * (rand.Float64()*0.2 - 0.1))
-	return ctrl.Result{RequeueAfter: r.ResyncPeriod + jitter}
+	return ctrl.Result{RequeueAfter: r.ResyncPeriod + jitter, Priority: ptr.To(priorityResync)}
 }
 
 func (r *AcsUserReconciler) now() time.Time {

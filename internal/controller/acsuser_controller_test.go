@@ -97,10 +97,13 @@ var _ = Describe("AcsUser lifecycle", func() {
 		u := w.waitReady("quiet")
 		before := w.writesReceived()
 		rv := u.ResourceVersion
+		time.Sleep(time.Second) // past the second in which the user became Ready
+		gets, lists := w.received("/acs/users/get"), w.received("/acs/users/list")
 		// Several resyncs.
 		Consistently(func() map[string]int { return w.writesReceived() }, 3*resyncPeriod, time.Second).Should(Equal(before))
 		Expect(w.get("quiet").ResourceVersion).To(Equal(rv), "a resync that found nothing to do wrote to the apiserver")
-		Expect(w.received("/acs/users/get")).To(BeNumerically(">=", 2), "resyncs read the remote user")
+		Expect(w.received("/acs/users/list")-lists).To(BeNumerically(">=", 2), "resyncs read the system's user list")
+		Expect(w.received("/acs/users/get")-gets).To(BeZero(), "a settled user is checked against the shared snapshot, not read one by one")
 	})
 })
 

@@ -80,6 +80,13 @@ func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolve
 	logf.FromContext(ctx).Info("Created the ACS user in Seam", "acsUserId", user.AcsUserID, "acsSystemId", user.AcsSystemID)
 	r.Recorder.Eventf(u, nil, "Normal", "Created", "Create", "Created ACS user %s in system %s", user.AcsUserID, user.AcsSystemID)
 	u.Status.AccessGroupIDs = req.AccessGroupIDs
+	if len(user.PendingMutations) == 0 && len(user.Errors) == 0 &&
+		len(Diff(u.Spec, Observed{User: user}, u.Status.AccessGroupIDs)) == 0 {
+		// The create's response already shows the user as declared: that is the
+		// confirmation, no second read and no second status write needed.
+		recordObservation(u, Observed{User: user})
+		return r.report(ctx, u, Observed{User: user}), nil
+	}
 	return r.reportCreated(ctx, u, user), nil
 }
 

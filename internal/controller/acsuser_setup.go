@@ -8,6 +8,7 @@ import (
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -72,7 +73,8 @@ func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	}
 
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&seamv1alpha1.AcsUser{}, builder.WithPredicates(specOrAnnotationsOrDeletion())).
+		Named("acsuser").
+		Watches(&seamv1alpha1.AcsUser{}, revokeFirst(), builder.WithPredicates(specOrAnnotationsOrDeletion())).
 		Watches(&seamv1alpha1.SeamConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOfConnection)).
 		Watches(&seamv1alpha1.ClusterSeamConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOfConnection)).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.usersOfSecret),
@@ -80,8 +82,8 @@ func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 			RateLimiter:             retryLimiter(),
+			UsePriorityQueue:        ptr.To(true),
 		}).
-		Named("acsuser").
 		Complete(r)
 }
 

@@ -7,6 +7,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/acs-operator/acs-operator/internal/connection"
+	"github.com/acs-operator/acs-operator/internal/snapshot"
 )
 
 // Config is what the controllers need from the manager's flags.
@@ -26,6 +27,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	users := &AcsUserReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Connections: cfg.Connections,
 		ResyncPeriod: cfg.ResyncPeriod, CreateGrace: cfg.CreateGrace,
+		Snapshots: &snapshot.Cache{MaxAge: cfg.ResyncPeriod, PageSize: 500},
 	}
 	if err := users.SetupWithManager(ctx, mgr, Options{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles}); err != nil {
 		return err

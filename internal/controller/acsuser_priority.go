@@ -1,0 +1,70 @@
+package controller
+
+import (
+	"context"
+	"slices"
+
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+)
+
+// Queue priorities. Taking access away is urgent: a revocation (suspend, removal from
+// a group, deletion) must not wait behind thousands of creates, and resyncs wait behind
+// everything a person asked for.
+const (
+	priorityRevoke = 100
+	priorityResync = handler.LowPriority
+)
+
+// revokeFirst enqueues AcsUser events, revocations ahead of everything else.
+func revokeFirst() handler.TypedEventHandler[client.Object, reconcile.Request] {
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			q.Add(requestFor(e.Object))
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			req := requestFor(e.ObjectNew)
+			pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request])
+			if !ok || !isRevocation(e.ObjectOld, e.ObjectNew) {
+				q.Add(req)
+				return
+			}
+			pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(priorityRevoke)}, req)
+		},
+		GenericFunc: func(_ context.Context, e event.TypedGenericEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			q.Add(requestFor(e.Object))
+		},
+	}
+}
+
+func requestFor(o client.Object) reconcile.Request {
+	return reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)}
+}
+
+// isRevocation reports whether an update takes access away.
+func isRevocation(oldObj, newObj client.Object) bool {
+	o, okOld := oldObj.(*seamv1alpha1.AcsUser)
+	n, okNew := newObj.(*seamv1alpha1.AcsUser)
+	if !okOld || !okNew {
+		return false
+	}
+	if o.DeletionTimestamp.IsZero() && !n.DeletionTimestamp.IsZero() {
+		return true
+	}
+	if n.Spec.Suspended && !o.Spec.Suspended {
+		return true
+	}
+	for _, g := range o.Spec.AccessGroupIDs {
+		if !slices.Contains(n.Spec.AccessGroupIDs, g) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,148 @@
+// Package snapshot keeps, per Seam connection and ACS system, one recent picture of
+// every remote user and its access-group membership, read with the paged list routes.
+// Reconcilers check settled objects against it, so a resync of N users costs a few
+// pages instead of N reads. A snapshot only ever tells a reconciler that nothing needs
+// doing: any difference it shows is confirmed with a fresh read before a write.
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/acs-operator/acs-operator/internal/seam"
+)
+
+// Key names one system seen through one connection.
+type Key struct {
+	Connection string
+	System     string
+}
+
+// Snapshot is the remote users of one system at one moment.
+type Snapshot struct {
+	FetchedAt time.Time
+	users     map[string]*seam.AcsUser
+	// groups maps a user to its access groups; nil when the server cannot report
+	// membership (no access-group routes).
+	groups map[string][]string
+}
+
+// User returns the user with the id, or nil if it was not there when the snapshot was taken.
+func (s *Snapshot) User(id string) *seam.AcsUser { return s.users[id] }
+
+// Groups returns the user's access groups (sorted), or nil when membership is unknown.
+func (s *Snapshot) Groups(id string) []string {
+	if s.groups == nil {
+		return nil
+	}
+	g := s.groups[id]
+	if g == nil {
+		return []string{}
+	}
+	return g
+}
+
+// Len is the number of users in the snapshot.
+func (s *Snapshot) Len() int { return len(s.users) }
+
+// Lister is the part of the Seam client a snapshot is read with.
+type Lister interface {
+	ListUsers(ctx context.Context, req seam.ListUsersRequest) iter.Seq2[*seam.AcsUser, error]
+	ListAccessGroups(ctx context.Context, req seam.ListAccessGroupsRequest) ([]seam.AccessGroup, error)
+	ListAccessGroupUsers(ctx context.Context, acsAccessGroupID string) ([]seam.AcsUser, error)
+}
+
+// Cache holds the snapshots and refreshes each at most once per MaxAge, whatever the
+// number of reconcilers asking for it.
+type Cache struct {
+	// MaxAge is how old a snapshot may be before the next request refreshes it.
+	MaxAge time.Duration
+	// PageSize is the page size of the user list (Seam's maximum is 500).
+	PageSize int
+	Now      func() time.Time
+
+	mu      sync.Mutex
+	entries map[Key]*entry
+}
+
+type entry struct {
+	mu   sync.Mutex // one refresh at a time per key; others wait for its result
+	snap *Snapshot
+}
+
+// Get returns a snapshot of the key's system taken after notBefore and younger than
+// MaxAge, reading a new one with lister if needed.
+func (c *Cache) Get(ctx context.Context, key Key, lister Lister, notBefore time.Time) (*Snapshot, error) {
+	e := c.entry(key)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := c.now()
+	if s := e.snap; s != nil && s.FetchedAt.After(notBefore) && now.Sub(s.FetchedAt) < c.MaxAge {
+		return s, nil
+	}
+	s, err := c.read(ctx, key.System, lister)
+	if err != nil {
+		return nil, err
+	}
+	e.snap = s
+	return s, nil
+}
+
+func (c *Cache) entry(key Key) *entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[Key]*entry{}
+	}
+	e := c.entries[key]
+	if e == nil {
+		e = &entry{}
+		c.entries[key] = e
+	}
+	return e
+}
+
+// read lists every user of the system (paged) and the members of each of its groups.
+func (c *Cache) read(ctx context.Context, system string, lister Lister) (*Snapshot, error) {
+	started := c.now()
+	s := &Snapshot{FetchedAt: started, users: map[string]*seam.AcsUser{}}
+	for u, err := range lister.ListUsers(ctx, seam.ListUsersRequest{AcsSystemID: system, Limit: c.PageSize}) {
+		if err != nil {
+			return nil, err
+		}
+		s.users[u.AcsUserID] = u
+	}
+	groups, err := lister.ListAccessGroups(ctx, seam.ListAccessGroupsRequest{AcsSystemID: system})
+	if errors.Is(err, seam.ErrRouteNotSupported) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.groups = map[string][]string{}
+	for _, g := range groups {
+		members, err := lister.ListAccessGroupUsers(ctx, g.AcsAccessGroupID)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range members {
+			s.groups[m.AcsUserID] = append(s.groups[m.AcsUserID], g.AcsAccessGroupID)
+		}
+	}
+	for id := range s.groups {
+		slices.Sort(s.groups[id])
+		s.groups[id] = slices.Compact(s.groups[id])
+	}
+	return s, nil
+}
+
+func (c *Cache) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
