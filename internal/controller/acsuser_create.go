@@ -61,7 +61,7 @@ func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolve
 	if u.Annotations == nil {
 		u.Annotations = map[string]string{}
 	}
-	u.Annotations[AnnotationCreatePending] = createMarker{At: r.now(), Hash: identityOfRequest(req)}.String()
+	u.Annotations[AnnotationCreatePending] = markerFor(r.now(), req).String()
 	delete(u.Annotations, AnnotationRecreate)
 	if err := r.Update(ctx, u); err != nil {
 		if apierrors.IsConflict(err) {
@@ -111,7 +111,7 @@ func (r *AcsUserReconciler) findCreated(ctx context.Context, conn *connection.Re
 		if err != nil {
 			return nil, err
 		}
-		if user.CreatedAt.Before(marker.At.Add(-clockSkew)) || identityOfUser(user) != marker.Hash {
+		if user.CreatedAt.Before(marker.At.Add(-clockSkew)) || !marker.matches(user) {
 			continue
 		}
 		claimed, err := r.claimedByAnother(ctx, u, user.AcsUserID)

@@ -137,26 +137,31 @@ func TestDiff(t *testing.T) {
 	})
 }
 
-func TestIdentityHashMatchesCreatedUser(t *testing.T) {
+func TestCreateMarkerMatchesCreatedUser(t *testing.T) {
 	u := &seamv1alpha1.AcsUser{Spec: seamv1alpha1.AcsUserSpec{AcsSystemID: "sys", FullName: "Ada", EmailAddress: "a@example.com", UserIdentityID: "uid"}}
-	req := createRequest(u)
-	created := &seam.AcsUser{AcsSystemID: "sys", FullName: "Ada", Email: "a@example.com", UserIdentityID: "uid"}
-	if identityOfRequest(req) != identityOfUser(created) {
-		t.Fatal("a user created from the request must match its marker, also when the server fills only the deprecated email")
+	m := markerFor(time.Now(), createRequest(u))
+	created := &seam.AcsUser{AcsSystemID: "sys", FullName: "Ada", Email: "a@example.com", UserIdentityID: "uid", PhoneNumber: "+15555550100"}
+	if !m.matches(created) {
+		t.Fatal("a user created from the request must match its marker, also when the server fills only the deprecated email or fields it was not sent")
 	}
 	other := *created
 	other.FullName = "Ada King"
-	if identityOfRequest(req) == identityOfUser(&other) {
+	if m.matches(&other) {
 		t.Fatal("a different person must not match")
+	}
+	noEmail := markerFor(time.Now(), createRequest(&seamv1alpha1.AcsUser{Spec: seamv1alpha1.AcsUserSpec{AcsSystemID: "sys", FullName: "Bo"}}))
+	if !noEmail.matches(&seam.AcsUser{AcsSystemID: "sys", FullName: "Bo", EmailAddress: "acs_user_1x@example.com"}) {
+		t.Fatal("an email the server made up must not stop the match when the create sent none")
 	}
 }
 
 func TestCreateMarkerRoundTrip(t *testing.T) {
 	at := time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)
 	u := &seamv1alpha1.AcsUser{}
-	u.Annotations = map[string]string{AnnotationCreatePending: createMarker{At: at, Hash: "sha256:abc"}.String()}
+	want := createMarker{At: at, Hash: "sha256:abc", Fields: []string{"system", "fullName"}}
+	u.Annotations = map[string]string{AnnotationCreatePending: want.String()}
 	m, ok := createMarkerOf(u)
-	if !ok || !m.At.Equal(at) || m.Hash != "sha256:abc" {
+	if !ok || !cmp.Equal(m, want) {
 		t.Fatalf("round trip: got %+v, %v", m, ok)
 	}
 	u.Annotations[AnnotationCreatePending] = "garbage"

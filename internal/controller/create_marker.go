@@ -31,43 +31,73 @@ const (
 type createMarker struct {
 	At   time.Time
 	Hash string
+	// Fields are the identity fields the create set; only those are compared, because
+	// servers fill some they were not sent (the npm fake makes up an email address).
+	Fields []string
 }
 
-func (m createMarker) String() string { return m.At.UTC().Format(time.RFC3339) + " " + m.Hash }
+func (m createMarker) String() string {
+	return m.At.UTC().Format(time.RFC3339) + " " + m.Hash + " " + strings.Join(m.Fields, ",")
+}
 
 func createMarkerOf(u *seamv1alpha1.AcsUser) (createMarker, bool) {
 	v, ok := u.Annotations[AnnotationCreatePending]
 	if !ok {
 		return createMarker{}, false
 	}
-	at, hash, _ := strings.Cut(v, " ")
-	t, err := time.Parse(time.RFC3339, at)
-	if err != nil || hash == "" {
-		// A marker we cannot read still means a create may have been sent: recover
-		// from the beginning of time rather than create blindly.
-		return createMarker{Hash: hash}, true
+	parts := strings.Fields(v)
+	m := createMarker{Fields: allIdentityFields}
+	if len(parts) > 1 {
+		m.Hash = parts[1]
 	}
-	return createMarker{At: t, Hash: hash}, true
+	if len(parts) > 2 {
+		m.Fields = strings.Split(parts[2], ",")
+	}
+	if len(parts) > 0 {
+		// An unreadable time still means a create may have been sent: recover from
+		// the beginning of time rather than create blindly.
+		m.At, _ = time.Parse(time.RFC3339, parts[0])
+	}
+	return m, true
 }
 
-// identityHash is what identifies the user a create made: the fields the server stores
-// as sent. Groups and schedule are left out: servers may drop unknown groups and
-// reformat date-times.
-func identityHash(systemID, fullName, email, phone, userIdentityID string) string {
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%s", systemID, fullName, email, phone, userIdentityID)))
-	return "sha256:" + hex.EncodeToString(h[:12])
+// The identity fields of a user: what the server stores as sent. Groups and schedule
+// are left out: servers may drop unknown groups and reformat date-times.
+var allIdentityFields = []string{"system", "fullName", "email", "phone", "userIdentity"}
+
+func identityFields(systemID, fullName, email, phone, userIdentityID string) map[string]string {
+	return map[string]string{"system": systemID, "fullName": fullName, "email": email, "phone": phone, "userIdentity": userIdentityID}
 }
 
-func identityOfRequest(req seam.CreateUserRequest) string {
-	return identityHash(req.AcsSystemID, req.FullName, req.EmailAddress, req.PhoneNumber, req.UserIdentityID)
+// identityHash hashes the named fields.
+func identityHash(values map[string]string, fields []string) string {
+	h := sha256.New()
+	for _, f := range fields {
+		fmt.Fprintf(h, "%s=%s\x00", f, values[f])
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-func identityOfUser(u *seam.AcsUser) string {
+// markerFor is the marker of a create request: the fields it sets and their hash.
+func markerFor(at time.Time, req seam.CreateUserRequest) createMarker {
+	values := identityFields(req.AcsSystemID, req.FullName, req.EmailAddress, req.PhoneNumber, req.UserIdentityID)
+	var fields []string
+	for _, f := range allIdentityFields {
+		if values[f] != "" {
+			fields = append(fields, f)
+		}
+	}
+	return createMarker{At: at, Hash: identityHash(values, fields), Fields: fields}
+}
+
+// matches reports whether a remote user has the identity the marked create sent.
+func (m createMarker) matches(u *seam.AcsUser) bool {
 	email := u.EmailAddress
 	if email == "" {
 		email = u.Email
 	}
-	return identityHash(u.AcsSystemID, u.FullName, email, u.PhoneNumber, u.UserIdentityID)
+	values := identityFields(u.AcsSystemID, u.FullName, email, u.PhoneNumber, u.UserIdentityID)
+	return identityHash(values, m.Fields) == m.Hash
 }
 
 // createRequest is the one call that creates the user with everything inline.

@@ -1,25 +1,19 @@
 package seam_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/acs-operator/acs-operator/internal/seam"
 	"github.com/acs-operator/acs-operator/internal/seam/sandbox"
+	"github.com/acs-operator/acs-operator/test/fakeseam"
 )
 
 // The contract suite: one set of client tests run against two servers, the
@@ -125,93 +119,19 @@ func sandboxTarget(t *testing.T) target {
 	}
 }
 
-var fakeInstall sync.Once
-
 // fakeTarget starts @seamapi/fake-seam-connect through hack/fake-seam/start.mjs.
 // It fails (never skips) when Node.js is missing: the suite promises to hold
 // the client to the fake.
 func fakeTarget(t *testing.T) target {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "hack", "fake-seam"))
+	f, err := fakeseam.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("the contract suite runs @seamapi/fake-seam-connect with Node.js, but node is not on PATH: install Node.js >= 18 (and npm): %v", err)
-	}
-	fakeInstall.Do(func() {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "@seamapi", "fake-seam-connect")); err == nil {
-			return
-		}
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			t.Fatalf("hack/fake-seam/node_modules is missing and npm is not on PATH to install it: %v", err)
-		}
-		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-		}
-	})
-	if t.Failed() {
-		t.FailNow()
-	}
-
-	cmd := exec.Command(node, "start.mjs", "0")
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting the fake: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-
-	type ready struct {
-		Endpoint       string   `json:"endpoint"`
-		APIKey         string   `json:"apiKey"`
-		WorkspaceID    string   `json:"workspaceId"`
-		AcsSystemID    string   `json:"acsSystemId"`
-		AccessGroupIDs []string `json:"accessGroupIds"`
-		UserIdentityID string   `json:"userIdentityId"`
-	}
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	var r ready
-	select {
-	case line, ok := <-lines:
-		if !ok {
-			t.Fatalf("the fake exited before it was ready; stderr:\n%s", stderr.String())
-		}
-		if err := json.Unmarshal([]byte(line), &r); err != nil || r.Endpoint == "" {
-			t.Fatalf("the fake printed %q, not its ready line (%v); stderr:\n%s", line, err, stderr.String())
-		}
-	case <-time.After(90 * time.Second):
-		t.Fatalf("the fake did not get ready in 90s; stderr:\n%s", stderr.String())
-	}
+	t.Cleanup(f.Stop)
 	return target{
-		name: "fake-seam-connect", endpoint: r.Endpoint, apiKey: r.APIKey, workspaceID: r.WorkspaceID,
-		systemID: r.AcsSystemID, accessGroupIDs: r.AccessGroupIDs, identityID: r.UserIdentityID, skips: fakeSkips,
+		name: "fake-seam-connect", endpoint: f.Endpoint, apiKey: f.APIKey, workspaceID: f.WorkspaceID,
+		systemID: f.AcsSystemID, accessGroupIDs: f.AccessGroupIDs, identityID: f.UserIdentityID, skips: fakeSkips,
 	}
 }
 
