@@ -197,3 +197,40 @@ var _ = Describe("Connections", func() {
 		w.waitReady("tenant")
 	})
 })
+
+var _ = Describe("Errors and warnings Seam reports on the user", func() {
+	It("turns them into the Ready condition and one Warning event each, and clears them when they go", func() {
+		w := newWorld(sandbox.Options{})
+		w.newAcsUser("flaky")
+		id := w.waitReady("flaky").Status.AcsUserID
+
+		Expect(w.sandbox.UpdateUserOutOfBand(id, func(u *sandbox.User) {
+			u.Warnings = []sandbox.Issue{{Code: "salto_ks_user_not_subscribed", Message: "The user is not subscribed", CreatedAt: time.Now()}}
+		})).To(Succeed())
+		Eventually(w.readyMessage, 4*resyncPeriod).WithArguments("flaky").Should(ContainSubstring("salto_ks_user_not_subscribed"))
+		Expect(w.readyCondition("flaky")()).To(Equal("True/Available"), "a warning does not make the user unready")
+		Expect(w.eventReasons("flaky")).To(ContainElement("RemoteWarning"))
+
+		Expect(w.sandbox.UpdateUserOutOfBand(id, func(u *sandbox.User) {
+			u.Warnings = nil
+			u.Errors = []sandbox.Issue{{Code: "failed_to_update_on_acs_system", Message: "The lock did not answer", CreatedAt: time.Now()}}
+		})).To(Succeed())
+		Eventually(w.readyCondition("flaky"), 4*resyncPeriod).Should(Equal("False/RemoteError"))
+		Expect(w.readyMessage("flaky")).To(ContainSubstring("The lock did not answer"))
+		Expect(w.eventReasons("flaky")).To(ContainElement("RemoteError"))
+		errorEvents := func() int {
+			n := 0
+			for _, r := range w.eventReasons("flaky") {
+				if r == "RemoteError" {
+					n++
+				}
+			}
+			return n
+		}
+		Consistently(errorEvents, 2*resyncPeriod, time.Second).Should(Equal(1), "the same error must not raise an event at every resync")
+
+		Expect(w.sandbox.UpdateUserOutOfBand(id, func(u *sandbox.User) { u.Errors = nil })).To(Succeed())
+		w.waitReady("flaky")
+		Expect(w.readyMessage("flaky")).To(Equal("The ACS user matches the spec"))
+	})
+})
