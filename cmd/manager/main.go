@@ -84,7 +84,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
-	resolver := connection.NewResolver(mgr.GetClient(), connection.Options{
+	resolver := connection.NewResolver(mgr.GetClient(), mgr.GetAPIReader(), connection.Options{
 		Observer: metrics.ObserveSeamRequest,
 		Logger:   ctrl.Log.WithName("seam"),
 	})

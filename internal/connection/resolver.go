@@ -30,14 +30,17 @@ const (
 	ReasonConnectionNotAllowed = "ConnectionNotAllowed"
 	ReasonSecretNotFound       = "SecretNotFound"
 	ReasonSecretKeyMissing     = "SecretKeyMissing"
+	ReasonInvalidConnection    = "InvalidConnection"
 )
 
 // Error says why a connection cannot be used, in words a user can act on.
 type Error struct {
 	Reason  string
 	Message string
-	// Terminal is true when waiting will not help: only a change to the objects will.
-	// Watches on connections and Secrets bring the reconcile back when that happens.
+	// Terminal is true when a person must fix something (Stalled). A missing connection
+	// or Secret is not terminal: in GitOps it often arrives a moment later (from
+	// external-secrets, say). Either way the watches on connections and Secrets bring
+	// the reconcile back when it changes, so neither is retried in a loop.
 	Terminal bool
 }
 
@@ -73,10 +76,20 @@ type Options struct {
 // Resolver resolves connections and caches one client per connection.
 type Resolver struct {
 	reader client.Reader
-	opts   Options
+	// secrets reads Secrets from the apiserver. The manager caches only the
+	// metadata of Secrets (not every Secret's data in the cluster); a Secret is read
+	// again only when its resourceVersion changes.
+	secrets client.Reader
+	opts    Options
 
 	mu      sync.Mutex
 	clients map[string]*cached
+	keys    map[types.NamespacedName]apiKey
+}
+
+type apiKey struct {
+	resourceVersion string
+	data            map[string][]byte
 }
 
 type cached struct {
@@ -85,9 +98,10 @@ type cached struct {
 	limiter     *rate.Limiter // kept across rebuilds so a key rotation does not reset the budget
 }
 
-// NewResolver reads connections and Secrets through reader (the manager's cache).
-func NewResolver(reader client.Reader, opts Options) *Resolver {
-	return &Resolver{reader: reader, opts: opts, clients: map[string]*cached{}}
+// NewResolver reads connections and Secret metadata through reader (the manager's
+// cache) and Secret data through secrets (the manager's API reader).
+func NewResolver(reader, secrets client.Reader, opts Options) *Resolver {
+	return &Resolver{reader: reader, secrets: secrets, opts: opts, clients: map[string]*cached{}, keys: map[types.NamespacedName]apiKey{}}
 }
 
 // settings is what the two connection kinds have in common.
@@ -122,7 +136,7 @@ func (r *Resolver) ForSeamConnection(ctx context.Context, name types.NamespacedN
 	conn := &seamv1alpha1.SeamConnection{}
 	if err := r.reader.Get(ctx, name, conn); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, &Error{Reason: ReasonConnectionNotFound, Terminal: true,
+			return nil, &Error{Reason: ReasonConnectionNotFound,
 				Message: fmt.Sprintf("SeamConnection %q not found in namespace %q: create it, or fix spec.connectionRef", name.Name, name.Namespace)}
 		}
 		return nil, err
@@ -154,7 +168,7 @@ func (r *Resolver) clusterSettings(ctx context.Context, name string) (settings, 
 	c := &seamv1alpha1.ClusterSeamConnection{}
 	if err := r.reader.Get(ctx, types.NamespacedName{Name: name}, c); err != nil {
 		if apierrors.IsNotFound(err) {
-			return settings{}, &Error{Reason: ReasonConnectionNotFound, Terminal: true,
+			return settings{}, &Error{Reason: ReasonConnectionNotFound,
 				Message: fmt.Sprintf("ClusterSeamConnection %q not found: create it, or fix spec.connectionRef", name)}
 		}
 		return settings{}, err
@@ -194,20 +208,20 @@ func (r *Resolver) checkNamespaceAllowed(ctx context.Context, s settings, namesp
 }
 
 func (r *Resolver) resolve(ctx context.Context, s settings) (*Resolved, error) {
-	secret := &corev1.Secret{}
-	if err := r.reader.Get(ctx, s.secret, secret); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, &Error{Reason: ReasonSecretNotFound, Terminal: true,
-				Message: fmt.Sprintf("Secret %q in namespace %q (the API key of %s) not found", s.secret.Name, s.secret.Namespace, s.key)}
-		}
+	data, version, err := r.secretData(ctx, s.secret)
+	if apierrors.IsNotFound(err) {
+		return nil, &Error{Reason: ReasonSecretNotFound,
+			Message: fmt.Sprintf("Secret %q in namespace %q (the API key of %s) not found", s.secret.Name, s.secret.Namespace, s.key)}
+	}
+	if err != nil {
 		return nil, err
 	}
-	apiKey := string(secret.Data[s.secretKey])
+	apiKey := string(data[s.secretKey])
 	if apiKey == "" {
 		return nil, &Error{Reason: ReasonSecretKeyMissing, Terminal: true,
 			Message: fmt.Sprintf("Secret %q in namespace %q has no key %q (the API key of %s)", s.secret.Name, s.secret.Namespace, s.secretKey, s.key)}
 	}
-	c, err := r.clientFor(s, apiKey, secret.ResourceVersion)
+	c, err := r.clientFor(s, apiKey, version)
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +260,7 @@ func (r *Resolver) clientFor(s settings, apiKey, secretVersion string) (*seam.Cl
 	}
 	c, err := seam.New(cfg)
 	if err != nil {
-		return nil, &Error{Reason: "InvalidConnection", Terminal: true, Message: fmt.Sprintf("%s: %v", s.key, err)}
+		return nil, &Error{Reason: ReasonInvalidConnection, Terminal: true, Message: fmt.Sprintf("%s: %v", s.key, err)}
 	}
 	entry.client, entry.fingerprint = c, fingerprint
 	return c, nil
@@ -263,4 +277,28 @@ func rateOf(rl *seamv1alpha1.RateLimit) (rate.Limit, int) {
 		}
 	}
 	return rate.Limit(rps), int(burst)
+}
+
+// secretData returns a Secret's data, read from the apiserver only when the cached
+// metadata shows a new resourceVersion (a key rotation).
+func (r *Resolver) secretData(ctx context.Context, name types.NamespacedName) (map[string][]byte, string, error) {
+	meta := &metav1.PartialObjectMetadata{}
+	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	if err := r.reader.Get(ctx, name, meta); err != nil {
+		return nil, "", err
+	}
+	r.mu.Lock()
+	known, ok := r.keys[name]
+	r.mu.Unlock()
+	if ok && known.resourceVersion == meta.ResourceVersion {
+		return known.data, known.resourceVersion, nil
+	}
+	secret := &corev1.Secret{}
+	if err := r.secrets.Get(ctx, name, secret); err != nil {
+		return nil, "", err
+	}
+	r.mu.Lock()
+	r.keys[name] = apiKey{resourceVersion: secret.ResourceVersion, data: secret.Data}
+	r.mu.Unlock()
+	return secret.Data, secret.ResourceVersion, nil
 }

@@ -90,7 +90,7 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 	case err != nil:
 		return r.fail(ctx, u, err, "Reading the ACS user from Seam")
 	case gone:
-		return r.reportRemoteDeleted(ctx, u)
+		return r.reportRemoteDeleted(ctx, conn, u)
 	}
 	recordObservation(u, observed)
 	if actions := Diff(u.Spec, observed, u.Status.AccessGroupIDs); len(actions) > 0 {

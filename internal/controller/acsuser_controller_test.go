@@ -261,3 +261,20 @@ var _ = Describe("Seam's asynchronous writes", func() {
 func clientKey(ns, name string) types.NamespacedName {
 	return types.NamespacedName{Namespace: ns, Name: name}
 }
+
+var _ = Describe("A user declared suspended from the start", func() {
+	It("never holds its groups unsuspended: created without them, suspended, then added", func() {
+		w := newWorld(sandbox.Options{})
+		w.newAcsUser("born-suspended", func(s *seamv1alpha1.AcsUserSpec) {
+			s.Suspended = true
+			s.AccessGroupIDs = ids(groupA, groupB)
+		})
+		u := w.waitReady("born-suspended")
+		r := w.remote("born-suspended")
+		Expect(r.IsSuspended).To(BeTrue())
+		Expect(r.GroupIDs).To(Equal(sorted(groupA, groupB)))
+		Expect(*u.Status.IsSuspended).To(BeTrue())
+		Expect(w.writesReceived()).To(Equal(map[string]int{"create": 1, "update": 0, "suspend": 1, "unsuspend": 0, "delete": 0,
+			"add_to_access_group": 2, "remove_from_access_group": 0}), "the groups were not in the create")
+	})
+})

@@ -152,9 +152,10 @@ func (r *AcsUserReconciler) stallAmbiguous(ctx context.Context, u *seamv1alpha1.
 		ids = append(ids, f.AcsUserID)
 	}
 	msg := fmt.Sprintf("An earlier create got no answer and %d remote users match it (%s); nothing was created. "+
-		"Delete the extra users in Seam, or remove the %s annotation to create a new one", len(ids), strings.Join(ids, ", "), AnnotationCreatePending)
+		"Delete the ones that are not this person's in Seam (the operator adopts the one left at its next check), "+
+		"or remove the %s annotation to create a new user", len(ids), strings.Join(ids, ", "), AnnotationCreatePending)
 	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonAmbiguousCreate, message: msg, stalled: true, settled: true})
-	return ctrl.Result{}, nil
+	return r.resync(), nil
 }
 
 // definitelyNotCreated is true when the server answered and said no: then the create
@@ -184,7 +185,7 @@ func (r *AcsUserReconciler) clearCreateMarker(ctx context.Context, u *seamv1alph
 // reportRemoteDeleted handles a managed user that Seam no longer has. It is not
 // created again on its own: a deletion in the Seam console may be an urgent
 // revocation. The recreate annotation is the way to ask for a new user.
-func (r *AcsUserReconciler) reportRemoteDeleted(ctx context.Context, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
+func (r *AcsUserReconciler) reportRemoteDeleted(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
 	if _, ok := u.Annotations[AnnotationRecreate]; ok {
 		patch := client.MergeFrom(u.DeepCopy())
 		delete(u.Annotations, AnnotationRecreate)
@@ -194,9 +195,8 @@ func (r *AcsUserReconciler) reportRemoteDeleted(ctx context.Context, u *seamv1al
 		}
 		gone := u.Status.AcsUserID
 		u.Status.AcsUserID, u.Status.IsSuspended, u.Status.AccessGroupIDs, u.Status.PendingMutations, u.Status.CreatedAt = "", nil, nil, nil, nil
-		msg := fmt.Sprintf("Re-creation requested: ACS user %s was deleted outside Kubernetes; creating a new one", gone)
-		r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonCreating, message: msg, synced: true})
-		return ctrl.Result{Requeue: true}, nil
+		logf.FromContext(ctx).Info("Re-creating the ACS user deleted outside Kubernetes, as the recreate annotation asks", "deletedAcsUserId", gone)
+		return r.create(ctx, conn, u)
 	}
 	u.Status.PendingMutations = nil
 	msg := fmt.Sprintf("ACS user %s was deleted outside Kubernetes (in Seam or on the access control system) and is not re-created on its own. "+

@@ -52,6 +52,9 @@ var _ = Describe("Faults", func() {
 		w.newAcsUser("nokey")
 		Eventually(w.readyCondition("nokey")).Should(Equal("False/SecretNotFound"))
 		Expect(w.readyMessage("nokey")).To(ContainSubstring(`Secret "seam-api-key"`))
+		Expect(meta.IsStatusConditionTrue(w.get("nokey").Status.Conditions, "Reconciling")).To(BeTrue(),
+			"a Secret that external-secrets may deliver any moment is waited for, not a failure")
+		Eventually(func() string { return connReady(w, "seam") }).Should(Equal("False/SecretNotFound"))
 		Expect(w.received("/acs/users/create")).To(BeZero())
 
 		Expect(k8s.Create(suiteCtx, w.secret(sandbox.DefaultSeedAPIKey))).To(Succeed())
@@ -187,13 +190,13 @@ var _ = Describe("Connections", func() {
 			s.ConnectionRef = seamv1alpha1.ConnectionRef{Kind: seamv1alpha1.ClusterSeamConnectionKind, Name: cluster.Name}
 		})
 		Eventually(w.readyCondition("tenant")).Should(Equal("False/ConnectionNotAllowed"))
+		Expect(meta.IsStatusConditionTrue(w.get("tenant").Status.Conditions, "Stalled")).To(BeTrue())
 		Expect(w.received("/acs/users/create")).To(BeZero())
 
 		ns := &corev1.Namespace{}
 		Expect(k8s.Get(suiteCtx, client.ObjectKey{Name: w.ns}, ns)).To(Succeed())
 		ns.Labels["seam-tenant"] = "yes"
 		Expect(k8s.Update(suiteCtx, ns)).To(Succeed())
-		// Namespaces are not watched: the resync brings the user back.
 		w.waitReady("tenant")
 	})
 })
@@ -232,5 +235,33 @@ var _ = Describe("Errors and warnings Seam reports on the user", func() {
 		Expect(w.sandbox.UpdateUserOutOfBand(id, func(u *sandbox.User) { u.Errors = nil })).To(Succeed())
 		w.waitReady("flaky")
 		Expect(w.readyMessage("flaky")).To(Equal("The ACS user matches the spec"))
+	})
+})
+
+var _ = Describe("Input Seam refuses", func() {
+	It("stalls with Seam's message, once, when the system does not exist", func() {
+		w := newWorld(sandbox.Options{})
+		Eventually(func() string { return connReady(w, "seam") }).Should(Equal("True/Connected"))
+		w.newAcsUser("nosys", func(s *seamv1alpha1.AcsUserSpec) { s.AcsSystemID = "acs_system_nope" })
+		Eventually(w.readyCondition("nosys")).Should(Equal("False/RemoteNotFound"))
+		Expect(w.readyMessage("nosys")).To(ContainSubstring("acs_system_not_found"))
+		Expect(w.get("nosys").Annotations).NotTo(HaveKey(controller.AnnotationCreatePending),
+			"Seam answered no: nothing was created, so there is nothing to look for later")
+		Consistently(func() int { return w.received("/acs/users/create") }, 2*time.Second, 200*time.Millisecond).Should(Equal(1))
+	})
+
+	It("stalls with Seam's message when the user identity does not exist, and creates once the spec is fixed", func() {
+		w := newWorld(sandbox.Options{})
+		w.newAcsUser("noid", func(s *seamv1alpha1.AcsUserSpec) { s.UserIdentityID = "uid_nobody" })
+		Eventually(w.readyCondition("noid")).Should(Equal("False/InvalidInput"))
+		Expect(w.readyMessage("noid")).To(ContainSubstring("user_identity_not_found"))
+		Expect(meta.IsStatusConditionTrue(w.get("noid").Status.Conditions, "Stalled")).To(BeTrue())
+		Expect(w.get("noid").Status.ObservedGeneration).To(Equal(w.get("noid").Generation), "a stalled generation is settled")
+
+		// userIdentityId is fixed at creation, so the fix is a new object.
+		w.deleteAndWait("noid")
+		w.newAcsUser("withid", func(s *seamv1alpha1.AcsUserSpec) { s.UserIdentityID = "uid_bob" })
+		w.waitReady("withid")
+		Expect(w.remote("withid").UserIdentityID).To(Equal("uid_bob"))
 	})
 })

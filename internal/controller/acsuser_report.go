@@ -12,6 +12,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/connection"
 )
 
 // report sets the conditions of a user that needs no write: Ready, or waiting for
@@ -28,7 +29,9 @@ func (r *AcsUserReconciler) report(ctx context.Context, u *seamv1alpha1.AcsUser,
 			parts = append(parts, fmt.Sprintf("%s: %s", e.ErrorCode, e.Message))
 		}
 		msg := "Seam reports errors on the ACS user: " + strings.Join(parts, "; ")
-		r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonRemoteError, message: msg, synced: true, settled: true})
+		// Seam keeps retrying on its side, and the error may clear by itself; until then
+		// a person should look (a subscription limit, a lock that does not answer).
+		r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonRemoteError, message: msg, synced: true, stalled: true, settled: true})
 		return r.resync()
 	}
 	msg := "The ACS user matches the spec"
@@ -49,7 +52,7 @@ func (r *AcsUserReconciler) report(ctx context.Context, u *seamv1alpha1.AcsUser,
 func (r *AcsUserReconciler) conclude(ctx context.Context, u *seamv1alpha1.AcsUser, o outcome) {
 	prev := meta.FindStatusCondition(u.Status.Conditions, ConditionReady)
 	changed := prev == nil || prev.Reason != o.reason || prev.Message != o.message
-	if changed && o.ready == metav1.ConditionFalse && (o.stalled || o.reason == ReasonRemoteError || o.reason == ReasonDeleteBlocked) {
+	if changed && o.ready == metav1.ConditionFalse && (o.stalled || o.reason == ReasonDeleteBlocked) {
 		r.Recorder.Eventf(u, nil, "Warning", o.reason, "Reconcile", "%s", o.message)
 	}
 	if changed && o.ready == metav1.ConditionTrue && strings.Contains(o.message, "Seam warns") {
@@ -65,10 +68,11 @@ func (r *AcsUserReconciler) conclude(ctx context.Context, u *seamv1alpha1.AcsUse
 }
 
 // pendingBackoff waits longer the longer Seam has been applying writes: 1 s at first,
-// half the time pending so far after that, at most a minute.
+// half the time spent on the current work so far after that (Reconciling has been
+// True since it started), at most a minute.
 func (r *AcsUserReconciler) pendingBackoff(u *seamv1alpha1.AcsUser) time.Duration {
 	wait := time.Second
-	if c := meta.FindStatusCondition(u.Status.Conditions, ConditionReady); c != nil && c.Status == metav1.ConditionFalse {
+	if c := meta.FindStatusCondition(u.Status.Conditions, conditionReconciling); c != nil && c.Status == metav1.ConditionTrue {
 		if half := r.now().Sub(c.LastTransitionTime.Time) / 2; half > wait {
 			wait = half
 		}
@@ -83,8 +87,10 @@ func (r *AcsUserReconciler) pendingBackoff(u *seamv1alpha1.AcsUser) time.Duratio
 func (r *AcsUserReconciler) fail(ctx context.Context, u *seamv1alpha1.AcsUser, err error, what string) (ctrl.Result, error) {
 	o, wait := failureOf(err, what)
 	r.conclude(ctx, u, o)
+	_, connectionProblem := connection.IsNotUsable(err)
 	switch {
-	case o.stalled:
+	case o.stalled, connectionProblem:
+		// Watches on the connection and its Secret bring the object back when they change.
 		return r.resync(), nil
 	case wait > 0:
 		return ctrl.Result{RequeueAfter: wait}, nil

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -75,10 +76,14 @@ func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("acsuser").
 		Watches(&seamv1alpha1.AcsUser{}, revokeFirst(), builder.WithPredicates(specOrAnnotationsOrDeletion())).
-		Watches(&seamv1alpha1.SeamConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOfConnection)).
-		Watches(&seamv1alpha1.ClusterSeamConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOfConnection)).
+		Watches(&seamv1alpha1.SeamConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOfConnection),
+			builder.WithPredicates(specChangedOrBecameReady())).
+		Watches(&seamv1alpha1.ClusterSeamConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOfConnection),
+			builder.WithPredicates(specChangedOrBecameReady())).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.usersOfSecret),
-			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+			builder.OnlyMetadata, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.clusterConnectionUsersIn),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 			RateLimiter:             retryLimiter(),
@@ -107,7 +112,8 @@ func specOrAnnotationsOrDeletion() predicate.Predicate {
 		predicate.GenerationChangedPredicate{},
 		predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 			return !e.ObjectNew.GetDeletionTimestamp().IsZero() ||
-				!maps.Equal(withoutMarker(e.ObjectOld.GetAnnotations()), withoutMarker(e.ObjectNew.GetAnnotations()))
+				!maps.Equal(withoutMarker(e.ObjectOld.GetAnnotations()), withoutMarker(e.ObjectNew.GetAnnotations())) ||
+				markerRemovedFromAmbiguous(e.ObjectOld, e.ObjectNew)
 		}},
 	)
 }
@@ -144,4 +150,56 @@ func acsUsersUsing(ctx context.Context, c client.Client, connectionKey string) [
 		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&u)})
 	}
 	return out
+}
+
+// clusterConnectionUsersIn finds the AcsUsers of a namespace that use a
+// ClusterSeamConnection: relabelling the namespace may allow or forbid them.
+func (r *AcsUserReconciler) clusterConnectionUsersIn(ctx context.Context, ns client.Object) []reconcile.Request {
+	var users seamv1alpha1.AcsUserList
+	if err := r.List(ctx, &users, client.InNamespace(ns.GetName())); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for _, u := range users.Items {
+		if u.Spec.ConnectionRef.Kind == seamv1alpha1.ClusterSeamConnectionKind {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&u)})
+		}
+	}
+	return out
+}
+
+// specChangedOrBecameReady passes the connection events that may unblock its users: a
+// new spec, or Seam accepting the key again. A connection flapping to not-ready does
+// not wake thousands of users up; their own calls will tell them.
+func specChangedOrBecameReady() predicate.Predicate {
+	return predicate.Or(
+		predicate.GenerationChangedPredicate{},
+		predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+			return !connectionReady(e.ObjectOld) && connectionReady(e.ObjectNew)
+		}},
+	)
+}
+
+func connectionReady(o client.Object) bool {
+	switch c := o.(type) {
+	case *seamv1alpha1.SeamConnection:
+		return meta.IsStatusConditionTrue(c.Status.Conditions, ConditionReady)
+	case *seamv1alpha1.ClusterSeamConnection:
+		return meta.IsStatusConditionTrue(c.Status.Conditions, ConditionReady)
+	}
+	return false
+}
+
+// markerRemovedFromAmbiguous: a person removed the create marker of an object stalled on
+// an ambiguous create, which is how they ask for a new user. The operator itself only
+// removes the marker after a create Seam refused, never in that state.
+func markerRemovedFromAmbiguous(oldObj, newObj client.Object) bool {
+	u, ok := newObj.(*seamv1alpha1.AcsUser)
+	if !ok {
+		return false
+	}
+	_, had := oldObj.GetAnnotations()[AnnotationCreatePending]
+	_, has := newObj.GetAnnotations()[AnnotationCreatePending]
+	c := meta.FindStatusCondition(u.Status.Conditions, ConditionReady)
+	return had && !has && c != nil && c.Reason == ReasonAmbiguousCreate
 }

@@ -30,7 +30,6 @@ const (
 	ReasonSeamUnavailable    = "SeamUnavailable"
 	ReasonOutcomeUnknown     = "OutcomeUnknown"
 	ReasonNotSupported       = "NotSupported"
-	ReasonConnectionNotReady = "ConnectionNotReady"
 	ReasonDeleting           = "Deleting"
 	ReasonDeleteBlocked      = "DeleteBlocked"
 	ReasonReconcileError     = "ReconcileError"

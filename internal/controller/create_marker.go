@@ -110,6 +110,12 @@ func createRequest(u *seamv1alpha1.AcsUser) seam.CreateUserRequest {
 		UserIdentityID: string(u.Spec.UserIdentityID),
 		AccessSchedule: toSeamSchedule(u.Spec.AccessSchedule),
 	}
+	// Seam cannot create a suspended user. One declared suspended is created without
+	// its groups, so it never holds access before the suspension that follows; the
+	// groups are added after it.
+	if u.Spec.Suspended {
+		return req
+	}
 	for _, g := range u.Spec.AccessGroupIDs {
 		req.AccessGroupIDs = append(req.AccessGroupIDs, string(g))
 	}

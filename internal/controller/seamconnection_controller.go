@@ -66,13 +66,16 @@ func (r *ConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 }
 
 func (r *ConnectionReconciler) check(ctx context.Context, name types.NamespacedName, generation int64, st *seamv1alpha1.ConnectionStatus) (ctrl.Result, error) {
-	set := func(s metav1.ConditionStatus, reason, msg string) {
+	// An unreachable endpoint or a missing Secret may pass on their own (Reconciling);
+	// a refused key or a wrong workspace needs a person (Stalled).
+	set := func(s metav1.ConditionStatus, reason, msg string, stalled bool) {
 		prev := meta.FindStatusCondition(st.Conditions, ConditionReady)
 		if s == metav1.ConditionFalse && (prev == nil || prev.Reason != reason || prev.Message != msg) {
 			r.Recorder.Eventf(r.objectRef(name), nil, corev1.EventTypeWarning, reason, "Check", "%s", msg)
 		}
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ConditionReady, Status: s, Reason: reason, Message: msg, ObservedGeneration: generation})
-		if s == metav1.ConditionTrue || reason != ReasonUnreachable {
+		setConditions(&st.Conditions, generation, outcome{ready: s, reason: reason, message: msg, stalled: stalled, synced: true})
+		meta.RemoveStatusCondition(&st.Conditions, ConditionSynced)
+		if s == metav1.ConditionTrue || stalled {
 			st.ObservedGeneration = generation
 		}
 	}
@@ -84,7 +87,7 @@ func (r *ConnectionReconciler) check(ctx context.Context, name types.NamespacedN
 		resolved, err = r.Connections.ForSeamConnection(ctx, name)
 	}
 	if ce, ok := connection.IsNotUsable(err); ok {
-		set(metav1.ConditionFalse, ce.Reason, ce.Message)
+		set(metav1.ConditionFalse, ce.Reason, ce.Message, ce.Terminal)
 		return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
 	} else if err != nil {
 		return ctrl.Result{}, err
@@ -92,17 +95,17 @@ func (r *ConnectionReconciler) check(ctx context.Context, name types.NamespacedN
 	ws, err := resolved.Client.GetWorkspace(ctx)
 	switch {
 	case errors.Is(err, seam.ErrUnauthorized):
-		set(metav1.ConditionFalse, ReasonUnauthorized, "Seam refused the API key: put a valid key in the Secret")
+		set(metav1.ConditionFalse, ReasonUnauthorized, "Seam refused the API key: put a valid key in the Secret", true)
 		return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
 	case err != nil:
-		set(metav1.ConditionFalse, ReasonUnreachable, fmt.Sprintf("Cannot reach Seam at the endpoint: %v", err))
+		set(metav1.ConditionFalse, ReasonUnreachable, fmt.Sprintf("Cannot reach Seam at the endpoint: %v", err), false)
 		return ctrl.Result{}, err
 	case resolved.WorkspaceID != "" && ws.WorkspaceID != resolved.WorkspaceID:
-		set(metav1.ConditionFalse, ReasonWorkspaceMismatch, fmt.Sprintf("The API key belongs to workspace %s, not to spec.workspaceId %s", ws.WorkspaceID, resolved.WorkspaceID))
+		set(metav1.ConditionFalse, ReasonWorkspaceMismatch, fmt.Sprintf("The API key belongs to workspace %s, not to spec.workspaceId %s", ws.WorkspaceID, resolved.WorkspaceID), true)
 		return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
 	}
 	st.WorkspaceID, st.WorkspaceName = ws.WorkspaceID, ws.Name
-	set(metav1.ConditionTrue, ReasonConnected, "Seam accepted the API key")
+	set(metav1.ConditionTrue, ReasonConnected, "Seam accepted the API key", false)
 	return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
 }
 
@@ -154,7 +157,7 @@ func (r *ConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(obj, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.connectionsOfSecret),
-			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+			builder.OnlyMetadata, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		WithOptions(controller.Options{RateLimiter: retryLimiter()}).
 		Named(name).
 		Complete(r)

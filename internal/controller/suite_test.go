@@ -92,7 +92,7 @@ func startManager(ctx context.Context, o managerOptions) <-chan struct{} {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	resolver := connection.NewResolver(mgr.GetClient(), connection.Options{
+	resolver := connection.NewResolver(mgr.GetClient(), mgr.GetAPIReader(), connection.Options{
 		Logger:         ctrl.Log.WithName("seam"),
 		ClientDefaults: seam.Config{Transport: o.transport, Timeout: 5 * time.Second, MaxRetryWait: 5 * time.Second},
 	})

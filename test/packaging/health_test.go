@@ -185,7 +185,7 @@ var _ = Describe("Health as GitOps tools see it", func() {
 			cond("Ready", "False", "RemoteDeleted", "The ACS user was deleted in Seam"),
 		}}, verdict{status.FailedStatus, "Degraded"}),
 		Entry("stopped: an interrupted create left more than one candidate", state{observedGeneration: observed, conditions: []map[string]any{
-			cond("Stalled", "True", "AmbiguousCreate", "Two ACS users match; set the annotation to the right one"),
+			cond("Stalled", "True", "AmbiguousCreate", "Two ACS users match a lost create; delete the extra one in Seam"),
 			cond("Ready", "False", "AmbiguousCreate", "Two ACS users match"),
 		}}, verdict{status.FailedStatus, "Degraded"}),
 		Entry("ready, then the spec changed (stale observedGeneration)", state{observedGeneration: observed, specChangedAfter: true,
