@@ -79,6 +79,10 @@ test-unit: ## Only the fast tests (no control plane, no npm).
 test-packaging: envtest $(HELM) ## Only the packaging suite: kustomize, Helm chart, Dockerfile, kstatus and Argo CD health.
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GO) test ./test/packaging/ -count=1
 
+.PHONY: bench
+bench: envtest build ## Measure the operator at scale against the sandbox and print numbers (BENCH_ARGS="-n 100,1000,10000 -out bench.md").
+	$(GO) run ./test/bench $(BENCH_ARGS)
+
 ##@ Build
 
 .PHONY: build

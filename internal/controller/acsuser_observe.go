@@ -72,7 +72,9 @@ func recordObservation(u *seamv1alpha1.AcsUser, o Observed) {
 		}
 	}
 	if !o.User.CreatedAt.IsZero() {
-		t := metav1.NewTime(o.User.CreatedAt)
+		// The apiserver keeps date-times to the second: store them so, or every
+		// comparison with the stored status differs and each resync writes it again.
+		t := metav1.NewTime(o.User.CreatedAt.Truncate(time.Second))
 		st.CreatedAt = &t
 	}
 }

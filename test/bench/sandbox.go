@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// Seam sandbox facts the harness relies on (internal/seam/sandbox DefaultSeed).
+const (
+	sandboxAPIKey = "seam_sandbox_key_0123456789abcdef"
+	acsSystemID   = "acs_system_hq"
+	// listPageSize is the page size of /acs/users/list the operator is meant to use.
+	listPageSize = 500
+)
+
+var accessGroups = []string{
+	"acs_access_group_hq_front_door",
+	"acs_access_group_hq_staff",
+	"acs_access_group_hq_gym",
+	"acs_access_group_hq_parking",
+}
+
+// sandboxAdmin talks to the sandbox's unauthenticated /_sandbox/ routes.
+type sandboxAdmin struct {
+	base string // http://127.0.0.1:port
+	http *http.Client
+}
+
+// calls are remote API calls by route and HTTP status.
+type calls map[string]map[int]int
+
+// counters reads the calls the sandbox received since the last reset.
+func (s sandboxAdmin) counters(ctx context.Context) (calls, error) {
+	var raw map[string]map[string]int
+	if err := s.do(ctx, http.MethodGet, "/_sandbox/counters", &raw); err != nil {
+		return nil, err
+	}
+	out := calls{}
+	for route, byStatus := range raw {
+		out[route] = map[int]int{}
+		for code, n := range byStatus {
+			c, err := strconv.Atoi(code)
+			if err != nil {
+				return nil, fmt.Errorf("counter status %q: %w", code, err)
+			}
+			out[route][c] = n
+		}
+	}
+	return out, nil
+}
+
+func (s sandboxAdmin) resetCounters(ctx context.Context) error {
+	return s.do(ctx, http.MethodPost, "/_sandbox/counters/reset", nil)
+}
+
+func (s sandboxAdmin) do(ctx context.Context, method, path string, into any) error {
+	req, err := http.NewRequestWithContext(ctx, method, s.base+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if into == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+// total is every call, whatever its status.
+func (c calls) total() int {
+	n := 0
+	for _, byStatus := range c {
+		for _, v := range byStatus {
+			n += v
+		}
+	}
+	return n
+}
+
+// byClass sums a route's calls: ok (2xx), limited (429), other.
+func byClass(byStatus map[int]int) (ok, limited, other int) {
+	for code, n := range byStatus {
+		switch {
+		case code >= 200 && code < 300:
+			ok += n
+		case code == http.StatusTooManyRequests:
+			limited += n
+		default:
+			other += n
+		}
+	}
+	return ok, limited, other
+}
