@@ -63,7 +63,8 @@ hack/fake-seam/node_modules/.installed: hack/fake-seam/package-lock.json
 
 .PHONY: demo
 demo: envtest build ## Local control plane + Seam sandbox + operator, samples applied and Ready; Ctrl-C stops it.
-	$(GO) run ./hack/demo
+	$(GO) build -o bin/demo ./hack/demo
+	bin/demo
 
 ##@ Test
 
