@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"maps"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -32,16 +33,7 @@ const (
 	indexSecret = "spec.apiKeySecretRef"
 )
 
-func indexKey(parts ...string) string {
-	key := ""
-	for i, p := range parts {
-		if i > 0 {
-			key += "/"
-		}
-		key += p
-	}
-	return key
-}
+func indexKey(parts ...string) string { return strings.Join(parts, "/") }
 
 func connectionKeyOf(u *seamv1alpha1.AcsUser) string {
 	if u.Spec.ConnectionRef.Kind == seamv1alpha1.ClusterSeamConnectionKind {

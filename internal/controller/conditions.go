@@ -3,6 +3,8 @@ package controller
 import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 )
 
 // Condition types beyond the API's Ready and Synced: Reconciling and Stalled follow the
@@ -75,8 +77,8 @@ func setConditions(conditions *[]metav1.Condition, generation int64, o outcome) 
 	}
 }
 
-// Condition type names re-exported for brevity in this package.
+// The API's condition types, for brevity in this package.
 const (
-	ConditionReady  = "Ready"
-	ConditionSynced = "Synced"
+	ConditionReady  = seamv1alpha1.ConditionReady
+	ConditionSynced = seamv1alpha1.ConditionSynced
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -166,24 +167,15 @@ func (r *ConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 func (r *ConnectionReconciler) connectionsOfSecret(ctx context.Context, secret client.Object) []reconcile.Request {
 	var out []reconcile.Request
 	for _, key := range connectionsUsingSecret(ctx, r.Client, secret) {
-		kind, rest, _ := cutKind(key)
+		kind, rest, _ := strings.Cut(key, "/")
 		if (kind == seamv1alpha1.ClusterSeamConnectionKind) != r.Cluster {
 			continue
 		}
 		ns, name := "", rest
 		if !r.Cluster {
-			ns, name, _ = cutKind(rest)
+			ns, name, _ = strings.Cut(rest, "/")
 		}
 		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
 	}
 	return out
-}
-
-func cutKind(key string) (string, string, bool) {
-	for i := range len(key) {
-		if key[i] == '/' {
-			return key[:i], key[i+1:], true
-		}
-	}
-	return key, "", false
 }
