@@ -56,6 +56,7 @@ const MaxAccessGroups = 64
 
 // AcsUserSpec is the ACS user as it should be in Seam.
 // +kubebuilder:validation:XValidation:rule="has(self.userIdentityId) == has(oldSelf.userIdentityId) && (!has(self.userIdentityId) || self.userIdentityId == oldSelf.userIdentityId)",message="userIdentityId is fixed at creation: it cannot be added, changed or removed (Seam cannot re-link an ACS user); create a new AcsUser instead",fieldPath=".userIdentityId",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.accessSchedule) || !has(self.accessSchedule.startsAt) || has(self.accessSchedule.endsAt) || (has(oldSelf.accessSchedule) && has(oldSelf.accessSchedule.startsAt) && !has(oldSelf.accessSchedule.endsAt) && oldSelf.accessSchedule.startsAt == self.accessSchedule.startsAt)",message="Seam changes an existing schedule only with both ends: a schedule without endsAt can only be set when the AcsUser is created; add endsAt, or remove accessSchedule",fieldPath=".accessSchedule",reason=FieldValueForbidden
 type AcsUserSpec struct {
 	// connectionRef names the SeamConnection or ClusterSeamConnection used to reach Seam.
 	// +required
@@ -93,7 +94,11 @@ type AcsUserSpec struct {
 	UserIdentityID SeamID `json:"userIdentityId,omitempty"`
 
 	// accessSchedule limits when the user's credentials grant access. Unset, access
-	// has no time bounds.
+	// has no time bounds (removing it clears the schedule in Seam). Seam refuses a
+	// schedule that has already ended: an endsAt in the past ends access by
+	// suspending the user in Seam, and the Ready condition says so. Seam changes an
+	// existing schedule only with both ends, so one without endsAt can only be set at
+	// creation.
 	// +optional
 	AccessSchedule *AccessSchedule `json:"accessSchedule,omitempty"`
 
@@ -122,6 +127,11 @@ type AcsUserStatus struct {
 	// acsUserId is the id Seam gave the ACS user this object manages.
 	// +optional
 	AcsUserID string `json:"acsUserId,omitempty"`
+
+	// workspaceId is the Seam workspace the ACS user lives in. The operator writes
+	// and deletes it only through a connection whose key opens this workspace.
+	// +optional
+	WorkspaceID string `json:"workspaceId,omitempty"`
 
 	// isSuspended is whether Seam reports the user as suspended.
 	// +optional

@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -32,7 +34,26 @@ type options struct {
 	maxConcurrentReconciles int
 	resyncPeriod            time.Duration
 	createGrace             time.Duration
+	createTimeout           time.Duration
+	operatorNamespace       string
+	signingKeySecret        string
 	zap                     zap.Options
+}
+
+// serviceAccountNamespace is where a pod's own namespace is mounted.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// ownNamespace is the namespace the manager runs in: POD_NAMESPACE, or the one its
+// service account token is mounted for.
+func ownNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	b, err := os.ReadFile(serviceAccountNamespace)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func parseOptions(args []string) (options, error) {
@@ -45,13 +66,22 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false, "Serve the metrics endpoint over HTTP/2 as well. Off because of the HTTP/2 Rapid Reset and Stream Cancellation vulnerabilities (CVE-2023-44487, CVE-2023-39325).")
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "AcsUsers reconciled at once.")
 	fs.DurationVar(&o.resyncPeriod, "resync-period", 5*time.Minute, "How often a settled AcsUser is read again from Seam to correct drift (jittered by 10%).")
-	fs.DurationVar(&o.createGrace, "create-grace", time.Minute, "How long the operator looks for the user a create with a lost response may have made, before creating again.")
+	fs.DurationVar(&o.createGrace, "create-grace", time.Minute, "How long the operator looks for the user a create with a lost response may have made, before creating again (at least --create-timeout).")
+	fs.DurationVar(&o.createTimeout, "create-timeout", 30*time.Second, "Deadline of one create call to Seam. A create whose answer is lost is looked for among the users Seam created from just before it was sent until this deadline.")
+	fs.StringVar(&o.operatorNamespace, "operator-namespace", ownNamespace(), "The manager's own namespace, where its signing key Secret lives. Default: POD_NAMESPACE, or the namespace of the pod's service account.")
+	fs.StringVar(&o.signingKeySecret, "signing-key-secret", "acs-operator-signing-key", "Secret in --operator-namespace whose key signs the operator's annotations on AcsUsers (generated on first start). Only the operator should be able to read it.")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if o.resyncPeriod < 10*time.Second {
 		return o, fmt.Errorf("--resync-period must be at least 10s, got %s", o.resyncPeriod)
+	}
+	if o.operatorNamespace == "" {
+		return o, fmt.Errorf("--operator-namespace is required outside a pod (it holds the signing key Secret)")
+	}
+	if o.createTimeout < time.Second {
+		return o, fmt.Errorf("--create-timeout must be at least 1s, got %s", o.createTimeout)
 	}
 	if o.maxConcurrentReconciles < 1 {
 		return o, fmt.Errorf("--max-concurrent-reconciles must be at least 1, got %d", o.maxConcurrentReconciles)
@@ -96,6 +126,8 @@ func run(ctx context.Context, o options) error {
 		Connections:             resolver,
 		ResyncPeriod:            o.resyncPeriod,
 		CreateGrace:             o.createGrace,
+		CreateTimeout:           o.createTimeout,
+		SigningKeySecret:        types.NamespacedName{Namespace: o.operatorNamespace, Name: o.signingKeySecret},
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
 	}); err != nil {
 		return fmt.Errorf("setting up the controllers: %w", err)

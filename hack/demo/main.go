@@ -64,7 +64,9 @@ func run() error {
 	step("Starting the operator (bin/manager)")
 	manager, err := startProcess(ctx, filepath.Join(bin, "manager"), []string{"KUBECONFIG=" + demoKubeconfig},
 		"--metrics-bind-address=127.0.0.1:8766", "--metrics-secure=false", "--health-probe-bind-address=127.0.0.1:8767",
-		"--resync-period=30s", "--zap-log-level=info")
+		"--resync-period=30s", "--zap-log-level=info",
+		// Outside a pod the manager cannot find its own namespace: its signing key Secret goes here.
+		"--operator-namespace=default")
 	if err != nil {
 		return err
 	}

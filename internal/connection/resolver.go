@@ -31,6 +31,7 @@ const (
 	ReasonSecretNotFound       = "SecretNotFound"
 	ReasonSecretKeyMissing     = "SecretKeyMissing"
 	ReasonInvalidConnection    = "InvalidConnection"
+	ReasonWorkspaceMismatch    = "WorkspaceMismatch"
 )
 
 // Error says why a connection cannot be used, in words a user can act on.
@@ -61,6 +62,33 @@ type Resolved struct {
 	Client *seam.Client
 	// WorkspaceID is the workspace pinned in the connection's spec, if any.
 	WorkspaceID string
+
+	entry *cached
+}
+
+// Workspace returns the id of the workspace the connection's key opens, asked of
+// Seam (/workspaces/get) once per client: a new key or endpoint asks again. Users
+// are pinned to the workspace they were created in; a connection re-pointed
+// elsewhere must never make their 404s look like deletions.
+func (r *Resolved) Workspace(ctx context.Context) (string, error) {
+	r.entry.wsMu.Lock()
+	defer r.entry.wsMu.Unlock()
+	if r.entry.workspaceOf == r.Client && r.entry.workspaceID != "" {
+		return r.entry.workspaceID, nil
+	}
+	ws, err := r.Client.GetWorkspace(ctx)
+	if err != nil {
+		return "", err
+	}
+	if ws.WorkspaceID == "" {
+		return "", fmt.Errorf("seam: /workspaces/get: the answer names no workspace")
+	}
+	if r.WorkspaceID != "" && ws.WorkspaceID != r.WorkspaceID {
+		return "", &Error{Reason: ReasonWorkspaceMismatch, Terminal: true,
+			Message: fmt.Sprintf("%s: the API key belongs to workspace %s, not to spec.workspaceId %s", r.Key, ws.WorkspaceID, r.WorkspaceID)}
+	}
+	r.entry.workspaceID, r.entry.workspaceOf = ws.WorkspaceID, r.Client
+	return ws.WorkspaceID, nil
 }
 
 // Options tune the clients the resolver builds.
@@ -96,6 +124,10 @@ type cached struct {
 	fingerprint string // endpoint, workspace, secret resourceVersion: a change rebuilds the client
 	client      *seam.Client
 	limiter     *rate.Limiter // kept across rebuilds so a key rotation does not reset the budget
+
+	wsMu        sync.Mutex
+	workspaceID string       // what /workspaces/get answered for workspaceOf
+	workspaceOf *seam.Client // the client that asked: a rebuilt client asks again
 }
 
 // NewResolver reads connections and Secret metadata through reader (the manager's
@@ -221,16 +253,16 @@ func (r *Resolver) resolve(ctx context.Context, s settings) (*Resolved, error) {
 		return nil, &Error{Reason: ReasonSecretKeyMissing, Terminal: true,
 			Message: fmt.Sprintf("Secret %q in namespace %q has no key %q (the API key of %s)", s.secret.Name, s.secret.Namespace, s.secretKey, s.key)}
 	}
-	c, err := r.clientFor(s, apiKey, version)
+	c, entry, err := r.clientFor(s, apiKey, version)
 	if err != nil {
 		return nil, err
 	}
-	return &Resolved{Key: s.key, Client: c, WorkspaceID: s.workspaceID}, nil
+	return &Resolved{Key: s.key, Client: c, WorkspaceID: s.workspaceID, entry: entry}, nil
 }
 
 // clientFor returns the cached client of a connection, rebuilding it when the
 // endpoint, workspace or Secret changed (key rotation takes effect on the next call).
-func (r *Resolver) clientFor(s settings, apiKey, secretVersion string) (*seam.Client, error) {
+func (r *Resolver) clientFor(s settings, apiKey, secretVersion string) (*seam.Client, *cached, error) {
 	fingerprint := s.endpoint + "|" + s.workspaceID + "|" + s.secret.String() + "|" + s.secretKey + "@" + secretVersion
 	rps, burst := rateOf(s.rateLimit)
 
@@ -246,7 +278,7 @@ func (r *Resolver) clientFor(s settings, apiKey, secretVersion string) (*seam.Cl
 		entry.limiter.SetBurst(burst)
 	}
 	if entry.client != nil && entry.fingerprint == fingerprint {
-		return entry.client, nil
+		return entry.client, entry, nil
 	}
 	cfg := r.opts.ClientDefaults
 	cfg.Endpoint = s.endpoint
@@ -260,10 +292,10 @@ func (r *Resolver) clientFor(s settings, apiKey, secretVersion string) (*seam.Cl
 	}
 	c, err := seam.New(cfg)
 	if err != nil {
-		return nil, &Error{Reason: ReasonInvalidConnection, Terminal: true, Message: fmt.Sprintf("%s: %v", s.key, err)}
+		return nil, nil, &Error{Reason: ReasonInvalidConnection, Terminal: true, Message: fmt.Sprintf("%s: %v", s.key, err)}
 	}
 	entry.client, entry.fingerprint = c, fingerprint
-	return c, nil
+	return c, entry, nil
 }
 
 func rateOf(rl *seamv1alpha1.RateLimit) (rate.Limit, int) {

@@ -16,20 +16,33 @@ import (
 )
 
 // act sends the writes the diff decided, one Event each, and comes back shortly to
-// confirm them with a fresh read. A write the spec did not ask for since the last
-// settled reconcile is drift being corrected, and says so.
+// confirm them with a fresh read. Every revocation is tried even if another fails
+// (one refused removal must not hold back a suspension); grants stop at the first
+// failure. A write the spec did not ask for since the last settled reconcile is
+// drift being corrected, and says so.
 func (r *AcsUserReconciler) act(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, actions []Action) (ctrl.Result, error) {
 	drift := u.Status.ObservedGeneration == u.Generation
 	var done []string
+	var firstErr error
+	var failed Action
 	for _, a := range actions {
 		if err := r.send(ctx, conn, u, a); err != nil {
-			return r.fail(ctx, u, err, fmt.Sprintf("%s on Seam", a.Kind))
+			if firstErr == nil {
+				firstErr, failed = err, a
+			}
+			if a.Kind.Revokes() {
+				continue
+			}
+			break
 		}
 		done = append(done, describe(a))
 	}
-	if drift {
+	if drift && len(done) > 0 {
 		r.Recorder.Eventf(u, nil, "Normal", "DriftCorrected", "Reconcile",
 			"The ACS user had drifted from the spec in Seam; corrected: %s", strings.Join(done, ", "))
+	}
+	if firstErr != nil {
+		return r.fail(ctx, u, firstErr, fmt.Sprintf("%s on Seam", failed.Kind))
 	}
 	msg := "Sent to Seam, waiting to confirm: " + strings.Join(done, ", ")
 	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonProgressing, message: msg, synced: true})
@@ -47,7 +60,7 @@ func (r *AcsUserReconciler) send(ctx context.Context, conn *connection.Resolved,
 		err, reason, note = c.SuspendUser(ctx, id), "Suspended", "Suspended the ACS user: its credentials no longer grant access"
 	case ActionUnsuspend:
 		err, reason, note = c.UnsuspendUser(ctx, id), "Unsuspended", "Unsuspended the ACS user"
-	case ActionUpdate:
+	case ActionUpdate, ActionNarrowSchedule:
 		err, reason, note = c.UpdateUser(ctx, *a.Update), "Updated", "Updated "+strings.Join(a.Fields, ", ")
 	case ActionAddToGroup:
 		err, reason, note = c.AddUserToAccessGroup(ctx, id, a.Group), "AddedToGroup", "Added to access group "+a.Group
@@ -71,7 +84,7 @@ func (r *AcsUserReconciler) send(ctx context.Context, conn *connection.Resolved,
 
 func describe(a Action) string {
 	switch a.Kind {
-	case ActionUpdate:
+	case ActionUpdate, ActionNarrowSchedule:
 		return "update " + strings.Join(a.Fields, ", ")
 	case ActionAddToGroup:
 		return "add to group " + a.Group

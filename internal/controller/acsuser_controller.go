@@ -11,10 +11,10 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/connection"
+	"github.com/acs-operator/acs-operator/internal/signing"
 	"github.com/acs-operator/acs-operator/internal/snapshot"
 )
 
@@ -37,8 +37,17 @@ type AcsUserReconciler struct {
 	// ResyncPeriod is how often a Ready user is read again to find drift (jittered ±10%).
 	ResyncPeriod time.Duration
 	// CreateGrace is how long after a create with a lost response the operator keeps
-	// looking for the user it may have made before it creates again.
+	// looking for the user it may have made before it creates again (at least
+	// CreateTimeout).
 	CreateGrace time.Duration
+	// CreateTimeout is the deadline of one create call, retries included: a create
+	// can only have made a user before the marker's time plus this.
+	CreateTimeout time.Duration
+	// SeamBudget bounds all the Seam calls of one reconcile, so a server that does
+	// not answer still leaves time to write status.
+	SeamBudget time.Duration
+	// Signer signs and verifies the operator's annotations.
+	Signer *signing.Key
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -59,31 +68,36 @@ func (r *AcsUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := u.Status.DeepCopy()
+	// The status patch uses ctx; the Seam calls share a shorter budget, so a server
+	// that does not answer cannot keep the outcome from being written.
 	defer func() { result, err = r.patchStatus(ctx, u, before, result, err) }()
+	seamCtx, cancel := context.WithTimeout(ctx, r.SeamBudget)
+	defer cancel()
 
 	if !u.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, u)
+		return r.reconcileDelete(seamCtx, u)
 	}
-	return r.reconcileNormal(ctx, u)
+	return r.reconcileNormal(seamCtx, u)
 }
 
-// reconcileNormal makes the remote user exist and match the spec.
+// reconcileNormal makes the remote user exist and match the spec. Ownership comes
+// first: which remote user this object owns (its signed annotation, then status),
+// and that the connection reaches the workspace that user lives in. No write is
+// sent to a user the object cannot prove it owns.
 func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
 	conn, err := r.Connections.ForAcsUser(ctx, u)
 	if err != nil {
 		return r.fail(ctx, u, err, "Resolving the connection")
 	}
-	if u.Status.AcsUserID == "" {
+	own := r.ownershipOf(u)
+	switch own.state {
+	case ownsNothing:
 		return r.ensureCreated(ctx, conn, u)
+	case ownsUnverified:
+		return r.stallUnverifiedClaim(ctx, u, own)
 	}
-	if !controllerutil.ContainsFinalizer(u, Finalizer) {
-		// A user this object manages must not outlive it unnoticed (objects restored
-		// from a backup, or a finalizer removed by hand).
-		patch := client.MergeFrom(u.DeepCopy())
-		controllerutil.AddFinalizer(u, Finalizer)
-		if err := r.Patch(ctx, u, patch); err != nil {
-			return ctrl.Result{}, err
-		}
+	if res, done, err := r.checkOwnership(ctx, conn, u, own); done {
+		return res, err
 	}
 	observed, gone, err := r.observe(ctx, conn, u)
 	switch {
@@ -93,7 +107,7 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 		return r.reportRemoteDeleted(ctx, conn, u)
 	}
 	recordObservation(u, observed)
-	if actions := Diff(u.Spec, observed, u.Status.AccessGroupIDs); len(actions) > 0 {
+	if actions := Diff(u.Spec, observed, u.Status.AccessGroupIDs, r.now()); len(actions) > 0 {
 		return r.act(ctx, conn, u, actions)
 	}
 	return r.report(ctx, u, observed), nil
@@ -112,13 +126,17 @@ func (r *AcsUserReconciler) patchStatus(ctx context.Context, u *seamv1alpha1.Acs
 		switch {
 		case apierrors.IsNotFound(perr):
 		case apierrors.IsConflict(perr):
-			return ctrl.Result{Requeue: true}, err
+			return ctrl.Result{RequeueAfter: conflictRetry}, err
 		case err == nil:
 			return result, perr
 		}
 	}
 	return result, err
 }
+
+// conflictRetry is how soon a reconcile that lost a write race with another
+// writer of the object comes back (with the object as it is now).
+const conflictRetry = 500 * time.Millisecond
 
 // resync is when a settled user is read again to find drift: the period, jittered
 // so thousands of users created together do not all come back together.

@@ -11,6 +11,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -217,6 +218,16 @@ var _ = Describe("Deletion policy", func() {
 		w := newWorld(sandbox.Options{})
 		w.newAcsUser("stuck")
 		id := w.waitReady("stuck").Status.AcsUserID
+		// The operator keeps a Secret its connection uses; a person forcing it away
+		// (finalizer removed by hand) leaves a truly dead connection.
+		Eventually(func() error {
+			s := &corev1.Secret{}
+			if err := k8s.Get(suiteCtx, clientKey(w.ns, "seam-api-key"), s); err != nil {
+				return err
+			}
+			s.Finalizers = nil
+			return k8s.Update(suiteCtx, s)
+		}).Should(Succeed())
 		Expect(k8s.Delete(suiteCtx, w.secret(""))).To(Succeed())
 		Expect(k8s.Delete(suiteCtx, w.get("stuck"))).To(Succeed())
 		Eventually(w.readyCondition("stuck")).Should(Equal("False/DeleteBlocked"))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,57 +19,73 @@ import (
 	"github.com/acs-operator/acs-operator/internal/seam"
 )
 
-// clockSkew widens the window in which a lost create's user is looked for: Seam's
-// created_at and this machine's clock need not agree.
-const clockSkew = 2 * time.Minute
-
-// ensureCreated creates the remote user, or adopts the one an earlier create made
-// when its response was lost. Never two remote users for one AcsUser.
+// ensureCreated gives an object that owns no remote user one: the user an earlier
+// create made (its answer lost), or a new one. Never two remote users for one
+// AcsUser, never someone else's.
 func (r *AcsUserReconciler) ensureCreated(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
-	if marker, ok := createMarkerOf(u); ok {
-		// The cache may not have caught up with the status write of the reconcile that
+	marker, state := createMarkerOf(r.Signer, u)
+	facts := lostCreateFacts{Marker: state, SinceMarker: r.now().Sub(marker.At), MayStillLand: r.mayStillLand()}
+	var found []*seam.AcsUser
+	if state == markerValid {
+		// The cache may not have caught up with the writes of the reconcile that
 		// created the user: ask the apiserver before looking for a lost create.
-		if id, err := r.liveAcsUserID(ctx, u); err != nil || id != "" {
-			return ctrl.Result{Requeue: true}, err
+		if owned, err := r.liveOwnsUser(ctx, u); err != nil || owned {
+			return ctrl.Result{RequeueAfter: conflictRetry}, client.IgnoreNotFound(err)
 		}
-		found, err := r.findCreated(ctx, conn, u, marker)
-		if err != nil {
+		var err error
+		if found, err = r.findCreated(ctx, conn, u, marker); err != nil {
 			return r.fail(ctx, u, err, "Looking for the user an earlier create may have made")
 		}
-		switch {
-		case len(found) == 1:
-			return r.adopt(ctx, u, found[0])
-		case len(found) > 1:
-			return r.stallAmbiguous(ctx, u, found)
-		case r.now().Sub(marker.At) < r.CreateGrace:
-			// The lost request may still land: look again before creating another.
-			msg := "An earlier create got no answer; waiting to see whether it made the user before creating again"
-			r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonCreating, message: msg, synced: true})
-			return ctrl.Result{RequeueAfter: min(r.CreateGrace-r.now().Sub(marker.At), 5*time.Second)}, nil
-		}
+		facts.Matches = len(found)
+	}
+	switch decideLostCreate(facts) {
+	case adoptMatch:
+		return r.adopt(ctx, conn, u, found[0])
+	case ambiguousMatches:
+		return r.stallAmbiguous(ctx, u, marker, len(found)), nil
+	case unverifiedMarker:
+		return r.stallUnverified(ctx, u, ReasonUnverifiedCreateMarker, unverifiedMarkerMessage), nil
+	case waitForLanding:
+		msg := "An earlier create got no answer; waiting to see whether it made the user before creating again"
+		r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonCreating, message: msg, synced: true})
+		return ctrl.Result{RequeueAfter: min(facts.MayStillLand-facts.SinceMarker, 5*time.Second)}, nil
 	}
 	return r.create(ctx, conn, u)
 }
 
-// create persists the create marker (and the finalizer) with a conflict-checked
-// update, so a stale copy of the object can never create, then sends one create with
-// every field inline.
+// mayStillLand is how long after it was sent a create may still make a user.
+func (r *AcsUserReconciler) mayStillLand() time.Duration {
+	return max(r.CreateGrace, r.CreateTimeout)
+}
+
+// create persists the signed create marker (and the finalizer) with a
+// conflict-checked update, so a stale copy of the object can never create, then
+// sends one create with every field inline, under its own deadline: the marker's
+// window ends there.
 func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
-	req := createRequest(u)
+	ws, err := conn.Workspace(ctx)
+	if err != nil {
+		return r.fail(ctx, u, err, "Checking the workspace of the connection")
+	}
+	now := r.now()
+	req := createRequest(u, now)
 	controllerutil.AddFinalizer(u, Finalizer)
 	if u.Annotations == nil {
 		u.Annotations = map[string]string{}
 	}
-	u.Annotations[AnnotationCreatePending] = markerFor(r.now(), req).String()
+	u.Annotations[AnnotationCreatePending] = markerFor(now, req).encode(r.Signer, u.UID)
 	delete(u.Annotations, AnnotationRecreate)
+	delete(u.Annotations, AnnotationAcsUser)
 	if err := r.Update(ctx, u); err != nil {
 		if apierrors.IsConflict(err) {
-			return ctrl.Result{Requeue: true}, nil
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
 		}
 		return ctrl.Result{}, err
 	}
 
-	user, err := conn.Client.CreateUser(ctx, req)
+	createCtx, cancel := context.WithTimeout(ctx, r.CreateTimeout)
+	defer cancel()
+	user, err := conn.Client.CreateUser(createCtx, req)
 	if err != nil {
 		if definitelyNotCreated(err) {
 			r.clearCreateMarker(ctx, u)
@@ -79,9 +94,14 @@ func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolve
 	}
 	logf.FromContext(ctx).Info("Created the ACS user in Seam", "acsUserId", user.AcsUserID, "acsSystemId", user.AcsSystemID)
 	r.Recorder.Eventf(u, nil, "Normal", "Created", "Create", "Created ACS user %s in system %s", user.AcsUserID, user.AcsSystemID)
+	if err := r.recordOwnership(ctx, u, claim{WorkspaceID: ws, AcsUserID: user.AcsUserID}); err != nil {
+		// Status still gets the id (deferred patch), and the next reconcile signs it.
+		logf.FromContext(ctx).Info("Could not record the new user's id in an annotation yet", "error", err.Error())
+		u.Status.AcsUserID, u.Status.WorkspaceID = user.AcsUserID, ws
+	}
 	u.Status.AccessGroupIDs = req.AccessGroupIDs
 	if len(user.PendingMutations) == 0 && len(user.Errors) == 0 &&
-		len(Diff(u.Spec, Observed{User: user}, u.Status.AccessGroupIDs)) == 0 {
+		len(Diff(u.Spec, Observed{User: user}, u.Status.AccessGroupIDs, r.now())) == 0 {
 		// The create's response already shows the user as declared: that is the
 		// confirmation, no second read and no second status write needed.
 		recordObservation(u, Observed{User: user})
@@ -103,71 +123,66 @@ func (r *AcsUserReconciler) reportCreated(ctx context.Context, u *seamv1alpha1.A
 }
 
 // findCreated lists the system's users and keeps those the marked create could have
-// made: created since the marker, with the same identity, claimed by no other AcsUser.
+// made: created inside its window, with the same identity, claimed by no other
+// AcsUser.
 func (r *AcsUserReconciler) findCreated(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, marker createMarker) ([]*seam.AcsUser, error) {
 	req := seam.ListUsersRequest{AcsSystemID: string(u.Spec.AcsSystemID), UserIdentityID: string(u.Spec.UserIdentityID)}
+	from, to := marker.window(r.CreateTimeout)
 	var found []*seam.AcsUser
 	for user, err := range conn.Client.ListUsers(ctx, req) {
 		if err != nil {
 			return nil, err
 		}
-		if user.CreatedAt.Before(marker.At.Add(-clockSkew)) || !marker.matches(user) {
+		if user.CreatedAt.Before(from) || user.CreatedAt.After(to) || !marker.matches(user) {
 			continue
 		}
-		claimed, err := r.claimedByAnother(ctx, u, user.AcsUserID)
+		others, err := r.claimants(ctx, u, user.AcsUserID)
 		if err != nil {
 			return nil, err
 		}
-		if !claimed {
+		if len(others) == 0 {
 			found = append(found, user)
 		}
 	}
 	return found, nil
 }
 
-// claimedByAnother reports whether another AcsUser already manages the remote user.
-func (r *AcsUserReconciler) claimedByAnother(ctx context.Context, u *seamv1alpha1.AcsUser, acsUserID string) (bool, error) {
-	var owners seamv1alpha1.AcsUserList
-	if err := r.List(ctx, &owners, client.MatchingFields{indexAcsUserID: indexKey(string(u.Spec.AcsSystemID), acsUserID)}); err != nil {
-		return false, err
+func (r *AcsUserReconciler) adopt(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, user *seam.AcsUser) (ctrl.Result, error) {
+	ws, err := conn.Workspace(ctx)
+	if err != nil {
+		return r.fail(ctx, u, err, "Checking the workspace of the connection")
 	}
-	for _, o := range owners.Items {
-		if o.UID != u.UID {
-			return true, nil
-		}
+	if err := r.recordOwnership(ctx, u, claim{WorkspaceID: ws, AcsUserID: user.AcsUserID}); err != nil {
+		return ctrl.Result{RequeueAfter: conflictRetry}, client.IgnoreNotFound(err)
 	}
-	return false, nil
-}
-
-func (r *AcsUserReconciler) adopt(ctx context.Context, u *seamv1alpha1.AcsUser, user *seam.AcsUser) (ctrl.Result, error) {
 	logf.FromContext(ctx).Info("Adopted the ACS user an earlier create made", "acsUserId", user.AcsUserID)
 	r.Recorder.Eventf(u, nil, "Normal", "Adopted", "Create",
 		"Adopted ACS user %s, made by an earlier create whose response was lost", user.AcsUserID)
 	return r.reportCreated(ctx, u, user), nil
 }
 
-func (r *AcsUserReconciler) stallAmbiguous(ctx context.Context, u *seamv1alpha1.AcsUser, found []*seam.AcsUser) (ctrl.Result, error) {
-	ids := make([]string, 0, len(found))
-	for _, f := range found {
-		ids = append(ids, f.AcsUserID)
-	}
-	msg := fmt.Sprintf("An earlier create got no answer and %d remote users match it (%s); nothing was created. "+
-		"Delete the ones that are not this person's in Seam (the operator adopts the one left at its next check), "+
-		"or remove the %s annotation to create a new user", len(ids), strings.Join(ids, ", "), AnnotationCreatePending)
+// stallAmbiguous stops when several users match a lost create. The message gives
+// their number, never their ids: they may be other people's.
+func (r *AcsUserReconciler) stallAmbiguous(ctx context.Context, u *seamv1alpha1.AcsUser, marker createMarker, n int) ctrl.Result {
+	msg := fmt.Sprintf("An earlier create got no answer and %d remote users with this identity were created around %s, when it was sent; "+
+		"nothing was created and none was adopted. A person must decide: in Seam, find the user this create made and delete it "+
+		"if it is not wanted, then remove the %s annotation to create a new user",
+		n, marker.At.UTC().Format(time.RFC3339), AnnotationCreatePending)
 	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonAmbiguousCreate, message: msg, stalled: true, settled: true})
-	return r.resync(), nil
+	return r.resync()
 }
 
 // definitelyNotCreated is true when the server answered and said no: then the create
-// marker can go, and the next attempt need not look for a user first.
+// marker can go, and the next attempt need not look for a user first. Any 5xx is an
+// unknown outcome (the client says so), never a "no".
 func definitelyNotCreated(err error) bool {
 	var apiErr *seam.APIError
-	if !errors.As(err, &apiErr) {
+	if errors.Is(err, seam.ErrOutcomeUnknown) || !errors.As(err, &apiErr) {
 		return false
 	}
 	switch apiErr.HTTPStatus {
 	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-		http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		http.StatusUnprocessableEntity, http.StatusTooManyRequests:
 		return true
 	}
 	return false
@@ -184,32 +199,36 @@ func (r *AcsUserReconciler) clearCreateMarker(ctx context.Context, u *seamv1alph
 
 // reportRemoteDeleted handles a managed user that Seam no longer has. It is not
 // created again on its own: a deletion in the Seam console may be an urgent
-// revocation. The recreate annotation is the way to ask for a new user.
+// revocation. The recreate annotation, naming the deleted user, asks for a new one;
+// the new one goes through the same create protocol as a first create.
 func (r *AcsUserReconciler) reportRemoteDeleted(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
-	if _, ok := u.Annotations[AnnotationRecreate]; ok {
-		patch := client.MergeFrom(u.DeepCopy())
-		delete(u.Annotations, AnnotationRecreate)
-		delete(u.Annotations, AnnotationCreatePending)
-		if err := r.Patch(ctx, u, patch); err != nil {
-			return ctrl.Result{}, err
+	gone := u.Status.AcsUserID
+	if u.Annotations[AnnotationRecreate] == gone {
+		// Forget the deleted user in status first: if the reconcile stops after this,
+		// the claim annotation still names it and the next one comes back here. The
+		// create then replaces the claim with a create marker in one update.
+		base := u.DeepCopy()
+		u.Status.AcsUserID, u.Status.WorkspaceID, u.Status.IsSuspended = "", "", nil
+		u.Status.AccessGroupIDs, u.Status.PendingMutations, u.Status.CreatedAt = nil, nil, nil
+		if err := r.Status().Patch(ctx, u, client.MergeFrom(base)); err != nil {
+			return ctrl.Result{RequeueAfter: conflictRetry}, client.IgnoreNotFound(err)
 		}
-		gone := u.Status.AcsUserID
-		u.Status.AcsUserID, u.Status.IsSuspended, u.Status.AccessGroupIDs, u.Status.PendingMutations, u.Status.CreatedAt = "", nil, nil, nil, nil
 		logf.FromContext(ctx).Info("Re-creating the ACS user deleted outside Kubernetes, as the recreate annotation asks", "deletedAcsUserId", gone)
 		return r.create(ctx, conn, u)
 	}
 	u.Status.PendingMutations = nil
 	msg := fmt.Sprintf("ACS user %s was deleted outside Kubernetes (in Seam or on the access control system) and is not re-created on its own. "+
-		"To create a new one, annotate: kubectl annotate acsuser %s %s=true", u.Status.AcsUserID, u.Name, AnnotationRecreate)
+		"To create a new one, annotate: kubectl annotate acsuser %s %s=%s --overwrite", gone, u.Name, AnnotationRecreate, gone)
 	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonRemoteDeleted, message: msg, synced: true, stalled: true, settled: true})
 	return r.resync(), nil
 }
 
-// liveAcsUserID reads status.acsUserId from the apiserver, not the cache.
-func (r *AcsUserReconciler) liveAcsUserID(ctx context.Context, u *seamv1alpha1.AcsUser) (string, error) {
+// liveOwnsUser reads the object from the apiserver, not the cache, and reports
+// whether it already owns a remote user.
+func (r *AcsUserReconciler) liveOwnsUser(ctx context.Context, u *seamv1alpha1.AcsUser) (bool, error) {
 	live := &seamv1alpha1.AcsUser{}
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
-		return "", err
+		return false, err
 	}
-	return live.Status.AcsUserID, nil
+	return r.ownershipOf(live).state != ownsNothing, nil
 }

@@ -8,7 +8,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -18,7 +17,9 @@ import (
 )
 
 // reconcileDelete deletes the remote user this object owns (unless the policy is
-// Orphan), waits until Seam no longer has it, then releases the object.
+// Orphan), waits until Seam no longer has it, then releases the object. It deletes
+// only a user the object can prove it owns, through a connection that reaches that
+// user's workspace: a 404 from anywhere else is not taken as "already deleted".
 func (r *AcsUserReconciler) reconcileDelete(ctx context.Context, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(u, Finalizer) {
 		return ctrl.Result{}, nil
@@ -27,24 +28,41 @@ func (r *AcsUserReconciler) reconcileDelete(ctx context.Context, u *seamv1alpha1
 		r.Recorder.Eventf(u, nil, "Normal", "Orphaned", "Delete", "Left ACS user %s in Seam (deletionPolicy: Orphan)", u.Status.AcsUserID)
 		return ctrl.Result{}, r.release(ctx, u)
 	}
-	_, hasMarker := createMarkerOf(u)
-	if u.Status.AcsUserID == "" && !hasMarker {
+	own := r.ownershipOf(u)
+	marker, markerState := createMarkerOf(r.Signer, u)
+	switch {
+	case own.state == ownsNothing && markerState == markerAbsent:
 		return ctrl.Result{}, r.release(ctx, u) // nothing was ever sent to Seam
+	case own.state == ownsUnverified:
+		reason, _, err := r.contested(ctx, u, own)
+		if err != nil {
+			return r.blockDelete(ctx, u, err)
+		}
+		if reason == ReasonClaimedByAnother {
+			return r.releaseClaimedByAnother(ctx, u, own.claim.AcsUserID)
+		}
+		return r.holdDelete(ctx, u, ReasonUnverifiedOwnership, unverifiedClaimMessage), nil
 	}
 	conn, err := r.Connections.ForAcsUser(ctx, u)
 	if err != nil {
 		return r.blockDelete(ctx, u, err)
 	}
-	if u.Status.AcsUserID == "" {
-		// A create may have made a user whose id never reached status: find it, so
-		// deleting the object does not leak it.
-		return r.deleteLostCreate(ctx, conn, u)
+	if own.state == ownsNothing {
+		return r.deleteLostCreate(ctx, conn, u, marker, markerState)
 	}
-	return r.deleteRemote(ctx, conn, u)
+	reason, msg, _, err := r.ownershipProblem(ctx, conn, u, own)
+	switch {
+	case err != nil:
+		return r.blockDelete(ctx, u, err)
+	case reason == ReasonClaimedByAnother:
+		return r.releaseClaimedByAnother(ctx, u, own.claim.AcsUserID)
+	case reason != "":
+		return r.holdDelete(ctx, u, reason, msg), nil
+	}
+	return r.deleteRemote(ctx, conn, u, own.claim.AcsUserID)
 }
 
-func (r *AcsUserReconciler) deleteRemote(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
-	id := u.Status.AcsUserID
+func (r *AcsUserReconciler) deleteRemote(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, id string) (ctrl.Result, error) {
 	user, err := conn.Client.GetUser(ctx, id)
 	switch {
 	case errors.Is(err, seam.ErrNotFound):
@@ -58,7 +76,7 @@ func (r *AcsUserReconciler) deleteRemote(ctx context.Context, conn *connection.R
 	case user.HasPendingMutation(seam.MutationDeleting):
 		r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonDeleting, synced: true,
 			message: fmt.Sprintf("Seam is deleting ACS user %s from the access control system", id)})
-		return ctrl.Result{RequeueAfter: r.pendingBackoff(u)}, nil
+		return ctrl.Result{RequeueAfter: min(r.pendingBackoff(u), deleteRetryCap)}, nil
 	}
 	if err := conn.Client.DeleteUser(ctx, id); err != nil && !errors.Is(err, seam.ErrNotFound) {
 		return r.blockDelete(ctx, u, err)
@@ -70,46 +88,57 @@ func (r *AcsUserReconciler) deleteRemote(ctx context.Context, conn *connection.R
 	return ctrl.Result{RequeueAfter: time.Second}, nil
 }
 
-// deleteLostCreate resolves a create whose outcome is unknown before releasing.
-func (r *AcsUserReconciler) deleteLostCreate(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
-	marker, _ := createMarkerOf(u)
-	found, err := r.findCreated(ctx, conn, u, marker)
-	switch {
-	case err != nil:
-		return r.blockDelete(ctx, u, err)
-	case len(found) == 1:
-		u.Status.AcsUserID = found[0].AcsUserID
-		return r.deleteRemote(ctx, conn, u)
-	case len(found) > 1:
-		return r.stallAmbiguous(ctx, u, found)
-	case r.now().Sub(marker.At) < r.CreateGrace:
+// deleteLostCreate resolves a create whose outcome is unknown before releasing,
+// with the same policy as the create path.
+func (r *AcsUserReconciler) deleteLostCreate(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, marker createMarker, state markerState) (ctrl.Result, error) {
+	facts := lostCreateFacts{Marker: state, SinceMarker: r.now().Sub(marker.At), MayStillLand: r.mayStillLand()}
+	var found []*seam.AcsUser
+	if state == markerValid {
+		var err error
+		if found, err = r.findCreated(ctx, conn, u, marker); err != nil {
+			return r.blockDelete(ctx, u, err)
+		}
+		facts.Matches = len(found)
+	}
+	switch decideLostCreate(facts) {
+	case adoptMatch:
+		return r.deleteRemote(ctx, conn, u, found[0].AcsUserID)
+	case ambiguousMatches:
+		return r.stallAmbiguous(ctx, u, marker, len(found)), nil
+	case unverifiedMarker:
+		return r.holdDelete(ctx, u, ReasonUnverifiedCreateMarker, unverifiedMarkerMessage), nil
+	case waitForLanding:
 		r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonDeleting, synced: true,
 			message: "An earlier create got no answer; waiting to see whether it made a user before releasing the object"})
-		return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
+		return ctrl.Result{RequeueAfter: min(facts.MayStillLand-facts.SinceMarker, 5*time.Second)}, nil
 	}
 	return ctrl.Result{}, r.release(ctx, u)
 }
 
+// releaseClaimedByAnother lets go of an object whose claimed user another AcsUser
+// manages: that user is not this object's to delete.
+func (r *AcsUserReconciler) releaseClaimedByAnother(ctx context.Context, u *seamv1alpha1.AcsUser, id string) (ctrl.Result, error) {
+	r.Recorder.Eventf(u, nil, "Normal", "Released", "Delete",
+		"Released without deleting ACS user %s: another AcsUser manages it", id)
+	return ctrl.Result{}, r.release(ctx, u)
+}
+
+// holdDelete keeps the finalizer on a deletion that must not go ahead as it is, and
+// says why and what a person can do.
+func (r *AcsUserReconciler) holdDelete(ctx context.Context, u *seamv1alpha1.AcsUser, reason, msg string) ctrl.Result {
+	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: reason, synced: true,
+		message: msg + "; the object is kept until then (or set spec.deletionPolicy: Orphan to release it without deleting the remote user)"})
+	return ctrl.Result{RequeueAfter: deleteRetryCap}
+}
+
 // blockDelete keeps the finalizer and says why, with the way out.
 func (r *AcsUserReconciler) blockDelete(ctx context.Context, u *seamv1alpha1.AcsUser, err error) (ctrl.Result, error) {
-	o, wait := failureOf(err, fmt.Sprintf("Cannot delete ACS user %q", u.Status.AcsUserID))
-	o.reason, o.stalled, o.settled = ReasonDeleteBlocked, false, false
-	o.message += "; to release the object without deleting the remote user, set spec.deletionPolicy: Orphan"
+	o, result, err := errorPolicy(err, fmt.Sprintf("Cannot delete ACS user %q", u.Status.AcsUserID), true, r.resync())
 	r.conclude(ctx, u, o)
-	if _, ok := connection.IsNotUsable(err); ok {
-		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
-	}
-	if wait > 0 {
-		return ctrl.Result{RequeueAfter: wait}, nil
-	}
-	return ctrl.Result{}, err
+	return result, err
 }
 
 // release removes the finalizer: Kubernetes then deletes the object.
 func (r *AcsUserReconciler) release(ctx context.Context, u *seamv1alpha1.AcsUser) error {
-	// Optimistic lock: a merge patch replaces the whole finalizer list, and another
-	// controller's finalizer must not be lost.
-	patch := client.MergeFromWithOptions(u.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	controllerutil.RemoveFinalizer(u, Finalizer)
-	return client.IgnoreNotFound(r.Patch(ctx, u, patch))
+	return setFinalizer(ctx, r.Client, u, Finalizer, false)
 }

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"encoding/json"
 	"slices"
 	"time"
 
@@ -11,15 +12,25 @@ import (
 // ActionKind is one kind of remote write.
 type ActionKind string
 
-// The remote writes a reconcile can send, in the order they are sent: revocations
-// first, so a person loses access before anything that could grant more.
+// The remote writes a reconcile can send. Revocations (Suspend, RemoveFromGroup,
+// NarrowSchedule) are idempotent and go out whatever Seam has pending. Grants
+// (Update, AddToGroup, Unsuspend) wait until nothing is pending and no revocation is
+// outstanding, so a person never holds more access than the spec says, not even
+// for the time a building's system takes to apply a suspension.
 const (
 	ActionSuspend         ActionKind = "Suspend"
 	ActionRemoveFromGroup ActionKind = "RemoveFromGroup"
-	ActionUpdate          ActionKind = "Update"
-	ActionAddToGroup      ActionKind = "AddToGroup"
-	ActionUnsuspend       ActionKind = "Unsuspend"
+	// ActionNarrowSchedule is an access schedule inside the current one.
+	ActionNarrowSchedule ActionKind = "NarrowSchedule"
+	ActionUpdate         ActionKind = "Update"
+	ActionAddToGroup     ActionKind = "AddToGroup"
+	ActionUnsuspend      ActionKind = "Unsuspend"
 )
+
+// Revokes reports whether the action takes access away.
+func (k ActionKind) Revokes() bool {
+	return k == ActionSuspend || k == ActionRemoveFromGroup || k == ActionNarrowSchedule
+}
 
 // Action is one remote write.
 type Action struct {
@@ -29,7 +40,7 @@ type Action struct {
 	// Fields are the fields an Update changes (fullName, emailAddress, phoneNumber,
 	// accessSchedule), for events and logs.
 	Fields []string
-	// Update is the request of an Update.
+	// Update is the request of an Update or a NarrowSchedule.
 	Update *seam.UpdateUserRequest
 }
 
@@ -41,18 +52,14 @@ type Observed struct {
 	Groups []string
 }
 
-// Diff decides the remote writes that bring the remote user to spec. It is pure: no
-// I/O, no clock. Nothing is written while Seam still has writes pending on the user,
-// so an accepted write is never sent twice. Unset optional fields (email, phone,
-// schedule ends) are not managed: the remote value is left as it is.
-func Diff(spec seamv1alpha1.AcsUserSpec, observed Observed, recordedGroups []string) []Action {
+// Diff decides the remote writes that bring the remote user to spec at time now.
+// It is pure: no I/O, the clock is an argument. Revocations come first and are sent
+// whatever is pending (each unless the same revocation is already in flight);
+// grants only once nothing is pending and every revocation is confirmed applied.
+func Diff(spec seamv1alpha1.AcsUserSpec, observed Observed, recordedGroups []string, now time.Time) []Action {
 	u := observed.User
-	if u == nil || len(u.PendingMutations) > 0 {
+	if u == nil || u.HasPendingMutation(seam.MutationDeleting) {
 		return nil
-	}
-	var actions []Action
-	if spec.Suspended && !u.IsSuspended {
-		actions = append(actions, Action{Kind: ActionSuspend})
 	}
 	current := observed.Groups
 	if current == nil {
@@ -62,23 +69,108 @@ func Diff(spec seamv1alpha1.AcsUserSpec, observed Observed, recordedGroups []str
 	for _, g := range spec.AccessGroupIDs {
 		desired = append(desired, string(g))
 	}
-	for _, g := range sortedDifference(current, desired) {
-		actions = append(actions, Action{Kind: ActionRemoveFromGroup, Group: g})
+	suspend := effectivelySuspended(spec, now)
+	schedule, scheduleFields := scheduleUpdate(spec, u, now)
+	narrows := schedule != nil && scheduleNarrows(schedule, u.AccessSchedule)
+
+	var revocations []Action
+	outstanding := false // a revocation not yet confirmed applied
+	if suspend && !u.IsSuspended {
+		outstanding = true
+		if !suspensionInFlight(u) {
+			revocations = append(revocations, Action{Kind: ActionSuspend})
+		}
 	}
-	if update, fields := updateFor(spec, u); len(fields) > 0 {
-		actions = append(actions, Action{Kind: ActionUpdate, Fields: fields, Update: update})
+	for _, g := range sortedDifference(current, desired) {
+		outstanding = true
+		if !groupRemovalInFlight(u, g) {
+			revocations = append(revocations, Action{Kind: ActionRemoveFromGroup, Group: g})
+		}
+	}
+	if narrows {
+		outstanding = true
+		if !u.HasPendingMutation(seam.MutationUpdatingAccessSchedule) {
+			revocations = append(revocations, Action{Kind: ActionNarrowSchedule, Fields: scheduleFields,
+				Update: &seam.UpdateUserRequest{AcsUserID: u.AcsUserID, AccessSchedule: schedule.AccessSchedule, ClearAccessSchedule: schedule.clear}})
+		}
+	}
+	if outstanding || len(u.PendingMutations) > 0 {
+		return revocations
+	}
+
+	var grants []Action
+	update, fields := identityUpdate(spec, u)
+	if schedule != nil {
+		update.AccessSchedule, update.ClearAccessSchedule = schedule.AccessSchedule, schedule.clear
+		fields = append(fields, scheduleFields...)
+	}
+	if len(fields) > 0 {
+		grants = append(grants, Action{Kind: ActionUpdate, Fields: fields, Update: update})
 	}
 	for _, g := range sortedDifference(desired, current) {
-		actions = append(actions, Action{Kind: ActionAddToGroup, Group: g})
+		grants = append(grants, Action{Kind: ActionAddToGroup, Group: g})
 	}
-	if !spec.Suspended && u.IsSuspended {
-		actions = append(actions, Action{Kind: ActionUnsuspend})
+	if !suspend && u.IsSuspended {
+		grants = append(grants, Action{Kind: ActionUnsuspend})
 	}
-	return actions
+	return grants
 }
 
-// updateFor builds the /acs/users/update request for the fields that differ.
-func updateFor(spec seamv1alpha1.AcsUserSpec, u *seam.AcsUser) (*seam.UpdateUserRequest, []string) {
+// effectivelySuspended: the spec says suspended, or its schedule has ended. Seam
+// refuses a schedule whose end is past, so a past endsAt ends access by suspension.
+func effectivelySuspended(spec seamv1alpha1.AcsUserSpec, now time.Time) bool {
+	return spec.Suspended || scheduleEnded(spec.AccessSchedule, now)
+}
+
+func scheduleEnded(s *seamv1alpha1.AccessSchedule, now time.Time) bool {
+	return s != nil && s.EndsAt != nil && !s.EndsAt.After(now)
+}
+
+// suspensionInFlight: Seam has accepted a suspension it has not applied yet. A
+// pending change whose target cannot be read does not count: Suspend is idempotent,
+// sending it again is the safe side.
+func suspensionInFlight(u *seam.AcsUser) bool {
+	for _, m := range u.PendingMutations {
+		var to struct {
+			IsSuspended *bool `json:"is_suspended"`
+		}
+		if m.MutationCode == seam.MutationUpdatingSuspensionState && json.Unmarshal(m.To, &to) == nil &&
+			to.IsSuspended != nil && *to.IsSuspended {
+			return true
+		}
+	}
+	return false
+}
+
+// groupRemovalInFlight: Seam has accepted the removal from group g and not applied it.
+func groupRemovalInFlight(u *seam.AcsUser, g string) bool {
+	for _, m := range u.PendingMutations {
+		switch m.MutationCode {
+		case "updating_group_membership":
+			var from, to struct {
+				Group *string `json:"acs_access_group_id"`
+			}
+			if json.Unmarshal(m.From, &from) == nil && json.Unmarshal(m.To, &to) == nil &&
+				from.Group != nil && *from.Group == g && to.Group == nil {
+				return true
+			}
+		case "deferring_group_membership_update":
+			var raw struct {
+				Group   string `json:"acs_access_group_id"`
+				Variant string `json:"variant"`
+			}
+			if json.Unmarshal(m.Raw, &raw) == nil && raw.Group == g && raw.Variant == "removing" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// identityUpdate builds the /acs/users/update request for the identity fields that
+// differ. Seam's update cannot clear an email address or a phone number: a field
+// removed from the spec is left as it is (the report says so).
+func identityUpdate(spec seamv1alpha1.AcsUserSpec, u *seam.AcsUser) (*seam.UpdateUserRequest, []string) {
 	req := &seam.UpdateUserRequest{AcsUserID: u.AcsUserID}
 	var fields []string
 	if spec.FullName != u.FullName {
@@ -93,10 +185,6 @@ func updateFor(spec seamv1alpha1.AcsUserSpec, u *seam.AcsUser) (*seam.UpdateUser
 		req.PhoneNumber = &spec.PhoneNumber
 		fields = append(fields, "phoneNumber")
 	}
-	if want := spec.AccessSchedule; want != nil && !scheduleMatches(want, u.AccessSchedule) {
-		req.AccessSchedule = toSeamSchedule(want)
-		fields = append(fields, "accessSchedule")
-	}
 	return req, fields
 }
 
@@ -106,23 +194,71 @@ func emailMatches(want string, u *seam.AcsUser) bool {
 	return want == u.EmailAddress || want == u.Email
 }
 
-// scheduleMatches compares the ends the spec sets, to the second (Kubernetes keeps
-// date-times to the second).
-func scheduleMatches(want *seamv1alpha1.AccessSchedule, got *seam.AccessSchedule) bool {
-	if got == nil {
-		return want.StartsAt == nil && want.EndsAt == nil
+// scheduleChange is the access_schedule an update sends: a complete schedule, or
+// null to clear it.
+type scheduleChange struct {
+	*seam.AccessSchedule
+	clear bool
+}
+
+// scheduleUpdate decides the access_schedule to send, if any. Seam's update takes a
+// schedule only with both ends, or null. An end the spec leaves open at the start
+// is sent as "now" (the same access); a schedule that has ended is not sent (Seam
+// refuses it: the suspension ends access instead); a schedule without endsAt that
+// differs from Seam's cannot be sent (admission keeps it to creation).
+func scheduleUpdate(spec seamv1alpha1.AcsUserSpec, u *seam.AcsUser, now time.Time) (*scheduleChange, []string) {
+	want, got := spec.AccessSchedule, u.AccessSchedule
+	switch {
+	case scheduleEnded(want, now), scheduleMatches(want, got, now):
+		return nil, nil
+	case want == nil:
+		return &scheduleChange{clear: true}, []string{"accessSchedule"}
+	case want.EndsAt == nil:
+		return nil, nil
 	}
-	same := func(w *time.Time, g *time.Time) bool {
-		return w == nil || (g != nil && w.Truncate(time.Second).Equal(g.Truncate(time.Second)))
-	}
-	var ws, we *time.Time
+	starts := now.UTC().Truncate(time.Second)
 	if want.StartsAt != nil {
-		ws = &want.StartsAt.Time
+		starts = want.StartsAt.UTC()
+	} else if got != nil && got.StartsAt != nil && !got.StartsAt.After(now) {
+		starts = got.StartsAt.UTC() // already open: keep Seam's start rather than move it
 	}
-	if want.EndsAt != nil {
-		we = &want.EndsAt.Time
+	ends := want.EndsAt.UTC()
+	return &scheduleChange{AccessSchedule: &seam.AccessSchedule{StartsAt: &starts, EndsAt: &ends}}, []string{"accessSchedule"}
+}
+
+// scheduleMatches compares the spec's schedule with Seam's at time now, to the
+// second (Kubernetes keeps date-times to the second). An open start matches any
+// start already past; an open end matches only no end.
+func scheduleMatches(want *seamv1alpha1.AccessSchedule, got *seam.AccessSchedule, now time.Time) bool {
+	var gs, ge *time.Time
+	if got != nil {
+		gs, ge = got.StartsAt, got.EndsAt
 	}
-	return same(ws, got.StartsAt) && same(we, got.EndsAt)
+	startOpen := gs == nil || !gs.After(now)
+	if want == nil {
+		return startOpen && ge == nil
+	}
+	same := func(w time.Time, g *time.Time) bool {
+		return g != nil && w.Truncate(time.Second).Equal(g.Truncate(time.Second))
+	}
+	startOK := (want.StartsAt == nil && startOpen) || (want.StartsAt != nil && same(want.StartsAt.Time, gs))
+	endOK := (want.EndsAt == nil && ge == nil) || (want.EndsAt != nil && same(want.EndsAt.Time, ge))
+	return startOK && endOK
+}
+
+// scheduleNarrows reports whether the new schedule grants no time the current one
+// does not: a later or equal start and an earlier or equal end.
+func scheduleNarrows(next *scheduleChange, current *seam.AccessSchedule) bool {
+	if next.clear || next.AccessSchedule == nil {
+		return false // clearing a schedule widens access
+	}
+	var cs, ce *time.Time
+	if current != nil {
+		cs, ce = current.StartsAt, current.EndsAt
+	}
+	startLater := cs == nil || (next.StartsAt != nil && !next.StartsAt.Before(*cs))
+	endEarlier := ce == nil || (next.EndsAt != nil && !next.EndsAt.After(*ce))
+	return startLater && endEarlier
 }
 
 func toSeamSchedule(s *seamv1alpha1.AccessSchedule) *seam.AccessSchedule {

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/seam"
+	"github.com/acs-operator/acs-operator/internal/signing"
 )
 
 func TestDiff(t *testing.T) {
@@ -46,6 +48,12 @@ func TestDiff(t *testing.T) {
 		return out
 	}
 
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	pending := func(code, from, to string) seam.PendingMutation {
+		return seam.PendingMutation{MutationCode: code, From: []byte(from), To: []byte(to)}
+	}
+	both := []string{"g1", "g2"}
+
 	cases := []struct {
 		reason   string
 		spec     seamv1alpha1.AcsUserSpec
@@ -54,30 +62,65 @@ func TestDiff(t *testing.T) {
 		want     []string
 	}{
 		{reason: "in sync: nothing to send",
-			spec: spec(), observed: Observed{User: remote(), Groups: []string{"g1", "g2"}}},
+			spec: spec(), observed: Observed{User: remote(), Groups: both}},
 		{reason: "no remote user: nothing to diff (creation is decided elsewhere)",
 			spec: spec(), observed: Observed{}},
-		{reason: "pending mutations: send nothing, not even what differs, so no write is sent twice",
+		{reason: "pending mutations hold grants back, never revocations",
 			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.FullName = "Ada King"; s.Suspended = true }),
 			observed: Observed{User: remote(func(u *seam.AcsUser) {
-				u.PendingMutations = []seam.PendingMutation{{MutationCode: "updating_user_information"}}
-			}), Groups: []string{"g1", "g2"}}},
+				u.PendingMutations = []seam.PendingMutation{{MutationCode: "deferring_creation"}}
+			}), Groups: both},
+			want: []string{"Suspend"}},
+		{reason: "a suspension already in flight is not sent again, and grants wait for it",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = true; s.FullName = "Ada King" }),
+			observed: Observed{User: remote(func(u *seam.AcsUser) {
+				u.PendingMutations = []seam.PendingMutation{pending("updating_suspension_state", `{"is_suspended":false}`, `{"is_suspended":true}`)}
+			}), Groups: both}},
+		{reason: "an unsuspension in flight does not count as a suspension",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = true }),
+			observed: Observed{User: remote(func(u *seam.AcsUser) {
+				u.PendingMutations = []seam.PendingMutation{pending("updating_suspension_state", `{"is_suspended":true}`, `{"is_suspended":false}`)}
+			}), Groups: both},
+			want: []string{"Suspend"}},
+		{reason: "a group removal in flight is not sent again; another one is",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = nil }),
+			observed: Observed{User: remote(func(u *seam.AcsUser) {
+				u.PendingMutations = []seam.PendingMutation{pending("updating_group_membership", `{"acs_access_group_id":"g1"}`, `{"acs_access_group_id":null}`)}
+			}), Groups: both},
+			want: []string{"RemoveFromGroup:g2"}},
+		{reason: "a deferred removal in flight is not sent again",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = []seamv1alpha1.SeamID{"g2"} }),
+			observed: Observed{User: remote(func(u *seam.AcsUser) {
+				u.PendingMutations = []seam.PendingMutation{{MutationCode: "deferring_group_membership_update",
+					Raw: []byte(`{"mutation_code":"deferring_group_membership_update","acs_access_group_id":"g1","variant":"removing"}`)}}
+			}), Groups: both}},
+		{reason: "a user being deleted gets nothing",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = true }),
+			observed: Observed{User: remote(func(u *seam.AcsUser) {
+				u.PendingMutations = []seam.PendingMutation{{MutationCode: "deleting"}}
+			}), Groups: both}},
 		{reason: "name differs: one update of that field",
-			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.FullName = "Ada King" }), observed: Observed{User: remote(), Groups: []string{"g1", "g2"}},
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.FullName = "Ada King" }), observed: Observed{User: remote(), Groups: both},
 			want: []string{"Update:fullName"}},
-		{reason: "every updatable field differs: still one update",
+		{reason: "every identity field differs: still one update",
 			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
 				s.FullName, s.EmailAddress, s.PhoneNumber = "B", "b@example.com", "+442071234567"
-				s.AccessSchedule = &seamv1alpha1.AccessSchedule{StartsAt: mt(t0)}
 			}),
-			observed: Observed{User: remote(), Groups: []string{"g1", "g2"}},
-			want:     []string{"Update:fullName:emailAddress:phoneNumber:accessSchedule"}},
+			observed: Observed{User: remote(), Groups: both},
+			want:     []string{"Update:fullName:emailAddress:phoneNumber"}},
+		{reason: "a schedule on a user without one narrows access: a revocation, the rest waits",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
+				s.FullName = "B"
+				s.AccessSchedule = &seamv1alpha1.AccessSchedule{StartsAt: mt(t0), EndsAt: mt(t1)}
+			}),
+			observed: Observed{User: remote(), Groups: both},
+			want:     []string{"NarrowSchedule:accessSchedule"}},
 		{reason: "email matched through the deprecated email field (servers that update only that one)",
 			spec:     spec(func(s *seamv1alpha1.AcsUserSpec) { s.EmailAddress = "new@example.com" }),
-			observed: Observed{User: remote(func(u *seam.AcsUser) { u.Email = "new@example.com" }), Groups: []string{"g1", "g2"}}},
-		{reason: "unset email and phone are not managed: the remote values stay",
+			observed: Observed{User: remote(func(u *seam.AcsUser) { u.Email = "new@example.com" }), Groups: both}},
+		{reason: "unset email and phone: Seam cannot clear them, nothing is sent (the report says so)",
 			spec:     spec(func(s *seamv1alpha1.AcsUserSpec) { s.EmailAddress, s.PhoneNumber = "", "" }),
-			observed: Observed{User: remote(), Groups: []string{"g1", "g2"}}},
+			observed: Observed{User: remote(), Groups: both}},
 		{reason: "schedule equal to the second: nothing",
 			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
 				s.AccessSchedule = &seamv1alpha1.AccessSchedule{StartsAt: mt(t0), EndsAt: mt(t1)}
@@ -85,43 +128,97 @@ func TestDiff(t *testing.T) {
 			observed: Observed{User: remote(func(u *seam.AcsUser) {
 				s, e := t0.Add(300*time.Millisecond), t1
 				u.AccessSchedule = &seam.AccessSchedule{StartsAt: &s, EndsAt: &e}
-			}), Groups: []string{"g1", "g2"}}},
-		{reason: "schedule end moved: update",
+			}), Groups: both}},
+		{reason: "schedule end moved later: a grant",
 			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
 				s.AccessSchedule = &seamv1alpha1.AccessSchedule{StartsAt: mt(t0), EndsAt: mt(t1)}
 			}),
 			observed: Observed{User: remote(func(u *seam.AcsUser) {
-				s, e := t0, t0.Add(time.Hour)
+				s, e := t0, now.Add(time.Hour)
 				u.AccessSchedule = &seam.AccessSchedule{StartsAt: &s, EndsAt: &e}
-			}), Groups: []string{"g1", "g2"}},
+			}), Groups: both},
 			want: []string{"Update:accessSchedule"}},
+		{reason: "schedule end moved earlier: a revocation",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
+				s.AccessSchedule = &seamv1alpha1.AccessSchedule{StartsAt: mt(t0), EndsAt: mt(now.Add(time.Hour))}
+			}),
+			observed: Observed{User: remote(func(u *seam.AcsUser) {
+				s, e := t0, t1
+				u.AccessSchedule = &seam.AccessSchedule{StartsAt: &s, EndsAt: &e}
+			}), Groups: both},
+			want: []string{"NarrowSchedule:accessSchedule"}},
+		{reason: "an end already past is not sent (Seam refuses it): the user is suspended instead",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
+				s.AccessSchedule = &seamv1alpha1.AccessSchedule{StartsAt: mt(t0), EndsAt: mt(now.Add(-time.Hour))}
+			}),
+			observed: Observed{User: remote(), Groups: both},
+			want:     []string{"Suspend"}},
+		{reason: "an end already past, user suspended: nothing more",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
+				s.AccessSchedule = &seamv1alpha1.AccessSchedule{StartsAt: mt(t0), EndsAt: mt(now.Add(-time.Hour))}
+			}),
+			observed: Observed{User: remote(func(u *seam.AcsUser) { u.IsSuspended = true }), Groups: both}},
+		{reason: "schedule removed: cleared in Seam (a grant)",
+			spec: spec(),
+			observed: Observed{User: remote(func(u *seam.AcsUser) {
+				s, e := t0, t1
+				u.AccessSchedule = &seam.AccessSchedule{StartsAt: &s, EndsAt: &e}
+			}), Groups: both},
+			want: []string{"Update:accessSchedule"}},
+		{reason: "no schedule in the spec, Seam's started in the past with no end: the same access",
+			spec: spec(),
+			observed: Observed{User: remote(func(u *seam.AcsUser) {
+				s := t0
+				u.AccessSchedule = &seam.AccessSchedule{StartsAt: &s}
+			}), Groups: both}},
 		{reason: "suspend requested",
-			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = true }), observed: Observed{User: remote(), Groups: []string{"g1", "g2"}},
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = true }), observed: Observed{User: remote(), Groups: both},
 			want: []string{"Suspend"}},
 		{reason: "unsuspend requested",
-			spec: spec(), observed: Observed{User: remote(func(u *seam.AcsUser) { u.IsSuspended = true }), Groups: []string{"g1", "g2"}},
+			spec: spec(), observed: Observed{User: remote(func(u *seam.AcsUser) { u.IsSuspended = true }), Groups: both},
 			want: []string{"Unsuspend"}},
-		{reason: "groups: add the missing, remove the extra; revocations first, unsuspend last",
+		{reason: "suspend and a new group together: the group waits until the suspension is applied",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
+				s.Suspended = true
+				s.AccessGroupIDs = []seamv1alpha1.SeamID{"g1", "g2", "g3"}
+			}),
+			observed: Observed{User: remote(), Groups: both},
+			want:     []string{"Suspend"}},
+		{reason: "suspension applied: then the group",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
+				s.Suspended = true
+				s.AccessGroupIDs = []seamv1alpha1.SeamID{"g1", "g2", "g3"}
+			}),
+			observed: Observed{User: remote(func(u *seam.AcsUser) { u.IsSuspended = true }), Groups: both},
+			want:     []string{"AddToGroup:g3"}},
+		{reason: "groups to remove and grants: the removals first, alone",
 			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
 				s.AccessGroupIDs = []seamv1alpha1.SeamID{"g2", "g3"}
 				s.FullName = "X"
 			}),
 			observed: Observed{User: remote(func(u *seam.AcsUser) { u.IsSuspended = true }), Groups: []string{"g1", "g2", "g9"}},
-			want:     []string{"RemoveFromGroup:g1", "RemoveFromGroup:g9", "Update:fullName", "AddToGroup:g3", "Unsuspend"}},
+			want:     []string{"RemoveFromGroup:g1", "RemoveFromGroup:g9"}},
+		{reason: "removals confirmed: every grant in one pass, unsuspend last",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
+				s.AccessGroupIDs = []seamv1alpha1.SeamID{"g2", "g3"}
+				s.FullName = "X"
+			}),
+			observed: Observed{User: remote(func(u *seam.AcsUser) { u.IsSuspended = true }), Groups: []string{"g2"}},
+			want:     []string{"Update:fullName", "AddToGroup:g3", "Unsuspend"}},
 		{reason: "suspension comes before everything else",
 			spec:     spec(func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = true; s.AccessGroupIDs = nil }),
 			observed: Observed{User: remote(), Groups: []string{"g1"}},
 			want:     []string{"Suspend", "RemoveFromGroup:g1"}},
 		{reason: "membership unknown (server without access-group routes): trust the recorded membership",
 			spec: spec(), observed: Observed{User: remote()}, recorded: []string{"g1", "g7"},
-			want: []string{"RemoveFromGroup:g7", "AddToGroup:g2"}},
+			want: []string{"RemoveFromGroup:g7"}},
 		{reason: "membership known and empty: the record is not used",
-			spec: spec(), observed: Observed{User: remote(), Groups: []string{}}, recorded: []string{"g1", "g2"},
+			spec: spec(), observed: Observed{User: remote(), Groups: []string{}}, recorded: both,
 			want: []string{"AddToGroup:g1", "AddToGroup:g2"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			got := Diff(tc.spec, tc.observed, tc.recorded)
+			got := Diff(tc.spec, tc.observed, tc.recorded, now)
 			if diff := cmp.Diff(tc.want, kinds(got)); diff != "" {
 				t.Errorf("%s: actions (-want +got):\n%s", tc.reason, diff)
 			}
@@ -129,17 +226,34 @@ func TestDiff(t *testing.T) {
 	}
 
 	t.Run("the update request carries only the changed fields", func(t *testing.T) {
-		got := Diff(spec(func(s *seamv1alpha1.AcsUserSpec) { s.FullName = "Ada King" }), Observed{User: remote(), Groups: []string{"g1", "g2"}}, nil)
+		got := Diff(spec(func(s *seamv1alpha1.AcsUserSpec) { s.FullName = "Ada King" }), Observed{User: remote(), Groups: both}, nil, now)
 		want := &seam.UpdateUserRequest{AcsUserID: "u1", FullName: str("Ada King")}
 		if diff := cmp.Diff(want, got[0].Update); diff != "" {
 			t.Errorf("update request (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("a schedule with only an end is sent whole: Seam's update needs both ends", func(t *testing.T) {
+		got := Diff(spec(func(s *seamv1alpha1.AcsUserSpec) { s.AccessSchedule = &seamv1alpha1.AccessSchedule{EndsAt: mt(t1)} }),
+			Observed{User: remote(), Groups: both}, nil, now)
+		if len(got) != 1 || got[0].Update.AccessSchedule == nil || got[0].Update.AccessSchedule.StartsAt == nil ||
+			!got[0].Update.AccessSchedule.StartsAt.Equal(now) || !got[0].Update.AccessSchedule.EndsAt.Equal(t1) {
+			t.Errorf("got %+v, want a schedule from now to %s", got, t1)
+		}
+	})
+
+	t.Run("a removed schedule is sent as null", func(t *testing.T) {
+		s0, e0 := t0, t1
+		got := Diff(spec(), Observed{User: remote(func(u *seam.AcsUser) { u.AccessSchedule = &seam.AccessSchedule{StartsAt: &s0, EndsAt: &e0} }), Groups: both}, nil, now)
+		if len(got) != 1 || !got[0].Update.ClearAccessSchedule || got[0].Update.AccessSchedule != nil {
+			t.Errorf("got %+v, want access_schedule: null", got[0].Update)
 		}
 	})
 }
 
 func TestCreateMarkerMatchesCreatedUser(t *testing.T) {
 	u := &seamv1alpha1.AcsUser{Spec: seamv1alpha1.AcsUserSpec{AcsSystemID: "sys", FullName: "Ada", EmailAddress: "a@example.com", UserIdentityID: "uid"}}
-	m := markerFor(time.Now(), createRequest(u))
+	m := markerFor(time.Now(), createRequest(u, time.Now()))
 	created := &seam.AcsUser{AcsSystemID: "sys", FullName: "Ada", Email: "a@example.com", UserIdentityID: "uid", PhoneNumber: "+15555550100"}
 	if !m.matches(created) {
 		t.Fatal("a user created from the request must match its marker, also when the server fills only the deprecated email or fields it was not sent")
@@ -149,23 +263,71 @@ func TestCreateMarkerMatchesCreatedUser(t *testing.T) {
 	if m.matches(&other) {
 		t.Fatal("a different person must not match")
 	}
-	noEmail := markerFor(time.Now(), createRequest(&seamv1alpha1.AcsUser{Spec: seamv1alpha1.AcsUserSpec{AcsSystemID: "sys", FullName: "Bo"}}))
+	noEmail := markerFor(time.Now(), createRequest(&seamv1alpha1.AcsUser{Spec: seamv1alpha1.AcsUserSpec{AcsSystemID: "sys", FullName: "Bo"}}, time.Now()))
 	if !noEmail.matches(&seam.AcsUser{AcsSystemID: "sys", FullName: "Bo", EmailAddress: "acs_user_1x@example.com"}) {
 		t.Fatal("an email the server made up must not stop the match when the create sent none")
 	}
 }
 
-func TestCreateMarkerRoundTrip(t *testing.T) {
+func TestCreateMarkerSigned(t *testing.T) {
+	key, _ := signing.NewKey([]byte("0123456789abcdef0123456789abcdef"))
 	at := time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)
 	u := &seamv1alpha1.AcsUser{}
+	u.UID = "uid-1"
 	want := createMarker{At: at, Hash: "sha256:abc", Fields: []string{"system", "fullName"}}
-	u.Annotations = map[string]string{AnnotationCreatePending: want.String()}
-	m, ok := createMarkerOf(u)
-	if !ok || !cmp.Equal(m, want) {
-		t.Fatalf("round trip: got %+v, %v", m, ok)
+	u.Annotations = map[string]string{AnnotationCreatePending: want.encode(key, u.UID)}
+	if m, state := createMarkerOf(key, u); state != markerValid || !cmp.Equal(m, want) {
+		t.Fatalf("round trip: got %+v, %v", m, state)
 	}
-	u.Annotations[AnnotationCreatePending] = "garbage"
-	if m, ok := createMarkerOf(u); !ok || !m.At.IsZero() {
-		t.Fatalf("an unreadable marker must still count, from the beginning of time: got %+v, %v", m, ok)
+	other := u.DeepCopy()
+	other.UID = "uid-2"
+	if _, state := createMarkerOf(key, other); state != markerUnverified {
+		t.Error("a marker copied to another object must not verify")
+	}
+	for _, forged := range []string{
+		"garbage",
+		"2026-11-25T13:00:00Z sha256:abc system,fullName",
+		strings.Replace(u.Annotations[AnnotationCreatePending], "2026-11-25T13:00:00Z", "1970-01-01T00:00:00Z", 1),
+		strings.Replace(u.Annotations[AnnotationCreatePending], "system,fullName", "system", 1),
+	} {
+		u.Annotations[AnnotationCreatePending] = forged
+		if _, state := createMarkerOf(key, u); state != markerUnverified {
+			t.Errorf("forged marker %q verified", forged)
+		}
+	}
+	delete(u.Annotations, AnnotationCreatePending)
+	if _, state := createMarkerOf(key, u); state != markerAbsent {
+		t.Error("no annotation must read as absent")
+	}
+}
+
+func TestClaimSigned(t *testing.T) {
+	key, _ := signing.NewKey([]byte("0123456789abcdef0123456789abcdef"))
+	u := &seamv1alpha1.AcsUser{Spec: seamv1alpha1.AcsUserSpec{AcsSystemID: "sys"}}
+	u.Namespace, u.Name = "tenant", "ada"
+	c := claim{WorkspaceID: "ws", AcsUserID: "u1"}
+	u.Annotations = map[string]string{AnnotationAcsUser: c.encode(key, u)}
+	if got, present, ok := claimOf(key, u); !present || !ok || got != c {
+		t.Fatalf("round trip: %+v %v %v", got, present, ok)
+	}
+	restored := u.DeepCopy()
+	restored.UID = "a-new-uid"
+	if _, _, ok := claimOf(key, restored); !ok {
+		t.Error("a restore (new UID) must recover its claim")
+	}
+	for reason, mutate := range map[string]func(*seamv1alpha1.AcsUser){
+		"a claim is bound to its system":            func(o *seamv1alpha1.AcsUser) { o.Spec.AcsSystemID = "other" },
+		"a copy on another object does not verify":  func(o *seamv1alpha1.AcsUser) { o.Name = "copy" },
+		"a restore into another namespace does not": func(o *seamv1alpha1.AcsUser) { o.Namespace = "elsewhere" },
+	} {
+		other := u.DeepCopy()
+		mutate(other)
+		if got, present, ok := claimOf(key, other); !present || ok || got.AcsUserID != "u1" {
+			t.Errorf("%s: got %+v %v %v", reason, got, present, ok)
+		}
+	}
+	u.Annotations[AnnotationAcsUser] = strings.Replace(u.Annotations[AnnotationAcsUser], " u1 ", " someone-else ", 1)
+	if _, present, ok := claimOf(key, u); !present || ok {
+		t.Error("an edited claim must not verify")
 	}
 }

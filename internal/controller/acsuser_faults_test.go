@@ -144,7 +144,7 @@ var _ = Describe("Drift", func() {
 		Consistently(func() int { return w.received("/acs/users/create") }, 2*resyncPeriod, 500*time.Millisecond).Should(Equal(1))
 		Expect(w.usersNamed("Test revoked")).To(BeEmpty())
 
-		w.annotate("revoked", controller.AnnotationRecreate, "true")
+		w.annotate("revoked", controller.AnnotationRecreate, id)
 		u := w.waitReady("revoked")
 		Expect(u.Status.AcsUserID).NotTo(Equal(id))
 		Expect(u.Annotations).NotTo(HaveKey(controller.AnnotationRecreate))

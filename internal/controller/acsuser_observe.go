@@ -102,7 +102,7 @@ func (r *AcsUserReconciler) observeFromSnapshot(ctx context.Context, conn *conne
 		return Observed{}, false
 	}
 	o := Observed{User: user, Groups: snap.Groups(user.AcsUserID)}
-	if len(Diff(u.Spec, o, u.Status.AccessGroupIDs)) > 0 {
+	if len(Diff(u.Spec, o, u.Status.AccessGroupIDs, r.now())) > 0 {
 		return Observed{}, false
 	}
 	return o, true

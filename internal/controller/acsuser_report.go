@@ -12,7 +12,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
-	"github.com/acs-operator/acs-operator/internal/connection"
+	"github.com/acs-operator/acs-operator/internal/seam"
 )
 
 // report sets the conditions of a user that needs no write: Ready, or waiting for
@@ -34,7 +34,7 @@ func (r *AcsUserReconciler) report(ctx context.Context, u *seamv1alpha1.AcsUser,
 		r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonRemoteError, message: msg, synced: true, stalled: true, settled: true})
 		return r.resync()
 	}
-	msg := "The ACS user matches the spec"
+	msg := "The ACS user matches the spec" + strings.Join(specNotes(u.Spec, o.User, r.now()), "")
 	if len(o.User.Warnings) > 0 {
 		var parts []string
 		for _, w := range o.User.Warnings {
@@ -44,6 +44,26 @@ func (r *AcsUserReconciler) report(ctx context.Context, u *seamv1alpha1.AcsUser,
 	}
 	r.conclude(ctx, u, outcome{ready: metav1.ConditionTrue, reason: ReasonAvailable, message: msg, synced: true, settled: true})
 	return r.resync()
+}
+
+// specNotes say where Seam holds something the spec cannot make it change, and how
+// the operator dealt with it: a person reading Ready learns it, nothing stalls.
+func specNotes(spec seamv1alpha1.AcsUserSpec, u *seam.AcsUser, now time.Time) []string {
+	var notes []string
+	if scheduleEnded(spec.AccessSchedule, now) {
+		notes = append(notes, "; accessSchedule.endsAt has passed: access is ended by suspending the user in Seam "+
+			"(Seam refuses a schedule that ends in the past)")
+	} else if !scheduleMatches(spec.AccessSchedule, u.AccessSchedule, now) {
+		notes = append(notes, "; Seam's access schedule differs from spec.accessSchedule and cannot be corrected: "+
+			"Seam changes a schedule only with both ends, so give accessSchedule an endsAt")
+	}
+	if spec.EmailAddress == "" && (u.EmailAddress != "" || u.Email != "") {
+		notes = append(notes, "; Seam keeps an emailAddress the spec does not set (Seam's update cannot clear it; clear it in the Seam console if it must go)")
+	}
+	if spec.PhoneNumber == "" && u.PhoneNumber != "" {
+		notes = append(notes, "; Seam keeps a phoneNumber the spec does not set (Seam's update cannot clear it; clear it in the Seam console if it must go)")
+	}
+	return notes
 }
 
 // conclude writes an outcome into the conditions, moves observedGeneration when the
@@ -80,20 +100,9 @@ func (r *AcsUserReconciler) pendingBackoff(u *seamv1alpha1.AcsUser) time.Duratio
 	return min(wait, time.Minute)
 }
 
-// fail reports an error as an outcome. Terminal errors stall without a requeue: a
-// change to the spec, the connection or its Secret brings the object back through the
-// watches, and the resync tries again. Retryable ones return the error so the
-// controller's exponential backoff (capped at minutes) paces the retries.
+// fail reports an error as an outcome, with the one error policy.
 func (r *AcsUserReconciler) fail(ctx context.Context, u *seamv1alpha1.AcsUser, err error, what string) (ctrl.Result, error) {
-	o, wait := failureOf(err, what)
+	o, result, err := errorPolicy(err, what, false, r.resync())
 	r.conclude(ctx, u, o)
-	_, connectionProblem := connection.IsNotUsable(err)
-	switch {
-	case o.stalled, connectionProblem:
-		// Watches on the connection and its Secret bring the object back when they change.
-		return r.resync(), nil
-	case wait > 0:
-		return ctrl.Result{RequeueAfter: wait}, nil
-	}
-	return ctrl.Result{}, err
+	return result, err
 }

@@ -25,7 +25,8 @@ import (
 
 // Field indexes of the manager's cache.
 const (
-	// indexAcsUserID finds the AcsUser that manages a remote user ("system/id").
+	// indexAcsUserID finds the AcsUsers that claim a remote user ("system/id"), by
+	// their signed annotation or their status.
 	indexAcsUserID = "status.acsUserId"
 	// indexConnection finds the AcsUsers using a connection ("Kind/ns/name" or "Kind/name").
 	indexConnection = "spec.connectionRef"
@@ -51,11 +52,7 @@ type Options struct {
 func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &seamv1alpha1.AcsUser{}, indexAcsUserID, func(o client.Object) []string {
-		u := o.(*seamv1alpha1.AcsUser)
-		if u.Status.AcsUserID == "" {
-			return nil
-		}
-		return []string{indexKey(string(u.Spec.AcsSystemID), u.Status.AcsUserID)}
+		return claimedIDs(r.Signer, o.(*seamv1alpha1.AcsUser))
 	}); err != nil {
 		return err
 	}
@@ -97,22 +94,23 @@ func retryLimiter() workqueue.TypedRateLimiter[reconcile.Request] {
 
 // specOrAnnotationsOrDeletion lets through what needs a reconcile: a spec change, a
 // change of annotations by someone else (recreate), the start of a deletion. The
-// operator's own writes (status, finalizer, create marker) do not wake it up: a failed
-// create clearing its marker must not trigger the next create at once.
+// operator's own writes (status, finalizer, create marker, claim) do not wake it up:
+// a failed create clearing its marker must not trigger the next create at once.
 func specOrAnnotationsOrDeletion() predicate.Predicate {
 	return predicate.Or(
 		predicate.GenerationChangedPredicate{},
 		predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 			return !e.ObjectNew.GetDeletionTimestamp().IsZero() ||
-				!maps.Equal(withoutMarker(e.ObjectOld.GetAnnotations()), withoutMarker(e.ObjectNew.GetAnnotations())) ||
-				markerRemovedFromAmbiguous(e.ObjectOld, e.ObjectNew)
+				!maps.Equal(withoutOwnRecords(e.ObjectOld.GetAnnotations()), withoutOwnRecords(e.ObjectNew.GetAnnotations())) ||
+				recordRemovedFromStalled(e.ObjectOld, e.ObjectNew)
 		}},
 	)
 }
 
-func withoutMarker(annotations map[string]string) map[string]string {
+func withoutOwnRecords(annotations map[string]string) map[string]string {
 	out := maps.Clone(annotations)
 	delete(out, AnnotationCreatePending)
+	delete(out, AnnotationAcsUser)
 	return out
 }
 
@@ -182,16 +180,27 @@ func connectionReady(o client.Object) bool {
 	return false
 }
 
-// markerRemovedFromAmbiguous: a person removed the create marker of an object stalled on
-// an ambiguous create, which is how they ask for a new user. The operator itself only
-// removes the marker after a create Seam refused, never in that state.
-func markerRemovedFromAmbiguous(oldObj, newObj client.Object) bool {
+// recordRemovedFromStalled: a person removed the create marker or the claim of an
+// object stalled on it (an ambiguous or unverified create, an unverified or
+// contested claim), which is how they ask the operator to go on. The operator itself
+// never removes them in those states.
+func recordRemovedFromStalled(oldObj, newObj client.Object) bool {
 	u, ok := newObj.(*seamv1alpha1.AcsUser)
 	if !ok {
 		return false
 	}
-	_, had := oldObj.GetAnnotations()[AnnotationCreatePending]
-	_, has := newObj.GetAnnotations()[AnnotationCreatePending]
+	removed := func(key string) bool {
+		_, had := oldObj.GetAnnotations()[key]
+		_, has := newObj.GetAnnotations()[key]
+		return had && !has
+	}
 	c := meta.FindStatusCondition(u.Status.Conditions, ConditionReady)
-	return had && !has && c != nil && c.Reason == ReasonAmbiguousCreate
+	if c == nil || (!removed(AnnotationCreatePending) && !removed(AnnotationAcsUser)) {
+		return false
+	}
+	switch c.Reason {
+	case ReasonAmbiguousCreate, ReasonUnverifiedCreateMarker, ReasonUnverifiedOwnership, ReasonClaimedByAnother:
+		return true
+	}
+	return false
 }

@@ -4,30 +4,42 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/seam"
+	"github.com/acs-operator/acs-operator/internal/signing"
 )
 
-// Annotations of the create protocol. Seam has no idempotency keys, so a create
-// whose response is lost (timeout, dropped connection, manager killed before the id
-// reaches status) may have made a user. Before every create the operator records
-// when it asked and what it asked for; a later reconcile that finds the marker and no
-// id in status looks for that user and adopts it instead of creating another.
+// Annotations the operator keeps on an AcsUser. Annotations are writable by anyone
+// who can edit the object, so the two the operator trusts (create-pending and
+// acs-user) are signed records ("v1 <fields> <mac>"): the MAC is keyed by a Secret
+// only the operator reads. One it did not sign is never acted on.
 const (
-	// AnnotationCreatePending holds "<RFC 3339 time> <identity hash>" of the last create sent.
+	// AnnotationCreatePending records a create that was sent and whose answer may be
+	// lost: when, the identity fields it sent and their hash, bound to the object's
+	// UID. Seam has no idempotency keys; a later reconcile that finds this record and
+	// no owned user looks for the user that create made, in the window it could have
+	// made it, and adopts it instead of creating another.
 	AnnotationCreatePending = "seam.acs-operator.io/create-pending"
-	// AnnotationRecreate asks the operator to create a new remote user after the one it
-	// managed was deleted outside Kubernetes (Ready=False, reason RemoteDeleted). Any
-	// value; the operator removes the annotation when it acts on it.
+	// AnnotationAcsUser records the remote user this object owns: its workspace and
+	// id. It survives what status does not (a restore without status, a status lost
+	// any other way), as crossplane's external-name does.
+	AnnotationAcsUser = "seam.acs-operator.io/acs-user"
+	// AnnotationRecreate asks for a new remote user after the one this object owned
+	// was deleted outside Kubernetes (Ready=False, reason RemoteDeleted). Its value
+	// must be the id of that deleted user, so an annotation left in git cannot
+	// resurrect a user deleted later as an urgent revocation.
 	AnnotationRecreate = "seam.acs-operator.io/recreate"
 	// Finalizer keeps the AcsUser until its remote user is deleted (or orphaned).
 	Finalizer = "seam.acs-operator.io/finalizer"
 )
 
-// createMarker is the parsed AnnotationCreatePending.
+// createMarker is the content of AnnotationCreatePending.
 type createMarker struct {
 	At   time.Time
 	Hash string
@@ -36,29 +48,83 @@ type createMarker struct {
 	Fields []string
 }
 
-func (m createMarker) String() string {
-	return m.At.UTC().Format(time.RFC3339) + " " + m.Hash + " " + strings.Join(m.Fields, ",")
+// markerState is what a reconcile knows of an earlier create.
+type markerState int
+
+const (
+	markerAbsent markerState = iota
+	// markerValid: signed by this operator for this object.
+	markerValid
+	// markerUnverified: present, but not signed by this operator for this object
+	// (written by hand, copied from another object, or signed with a lost key).
+	markerUnverified
+)
+
+func markerMACParts(uid types.UID, at, hash, fields string) []string {
+	return []string{"create-pending", string(uid), at, hash, fields}
 }
 
-func createMarkerOf(u *seamv1alpha1.AcsUser) (createMarker, bool) {
+// encode signs the marker for the object uid.
+func (m createMarker) encode(key *signing.Key, uid types.UID) string {
+	at, fields := m.At.UTC().Format(time.RFC3339), strings.Join(m.Fields, ",")
+	return signing.Record(key.Sign(markerMACParts(uid, at, m.Hash, fields)...), at, m.Hash, fields)
+}
+
+// createMarkerOf reads and verifies the object's create marker.
+func createMarkerOf(key *signing.Key, u *seamv1alpha1.AcsUser) (createMarker, markerState) {
 	v, ok := u.Annotations[AnnotationCreatePending]
 	if !ok {
-		return createMarker{}, false
+		return createMarker{}, markerAbsent
 	}
-	parts := strings.Fields(v)
-	m := createMarker{Fields: allIdentityFields}
-	if len(parts) > 1 {
-		m.Hash = parts[1]
+	parts, mac, ok := signing.Fields(v)
+	if !ok || len(parts) != 3 || !key.Verify(mac, markerMACParts(u.UID, parts[0], parts[1], parts[2])...) {
+		return createMarker{}, markerUnverified
 	}
-	if len(parts) > 2 {
-		m.Fields = strings.Split(parts[2], ",")
+	at, err := time.Parse(time.RFC3339, parts[0])
+	m := createMarker{At: at, Hash: parts[1], Fields: strings.Split(parts[2], ",")}
+	// The operator always sends the system and the name: a signed marker without
+	// them was not made by markerFor.
+	if err != nil || !slices.Contains(m.Fields, "system") || !slices.Contains(m.Fields, "fullName") {
+		return createMarker{}, markerUnverified
 	}
-	if len(parts) > 0 {
-		// An unreadable time still means a create may have been sent: recover from
-		// the beginning of time rather than create blindly.
-		m.At, _ = time.Parse(time.RFC3339, parts[0])
+	return m, markerValid
+}
+
+// claim is the content of AnnotationAcsUser: the remote user an object owns.
+type claim struct {
+	WorkspaceID string
+	AcsUserID   string
+}
+
+// The MAC binds the claim to the object's namespace, name and system (immutable in
+// the spec), not to its UID: a restore from backup makes a new UID and must still
+// recover its user, while a copy on another object (another name, another
+// namespace) does not verify, so only one object can hold a verified claim.
+func claimMACParts(u *seamv1alpha1.AcsUser, c claim) []string {
+	return []string{"acs-user", u.Namespace, u.Name, string(u.Spec.AcsSystemID), c.WorkspaceID, c.AcsUserID}
+}
+
+func (c claim) encode(key *signing.Key, u *seamv1alpha1.AcsUser) string {
+	return signing.Record(key.Sign(claimMACParts(u, c)...), c.WorkspaceID, c.AcsUserID)
+}
+
+// claimOf reads the object's AnnotationAcsUser. present is false when there is none;
+// ok is false when there is one this operator did not sign for this object (c then
+// holds what it names, unverified).
+func claimOf(key *signing.Key, u *seamv1alpha1.AcsUser) (c claim, present, ok bool) {
+	v, present := u.Annotations[AnnotationAcsUser]
+	if !present {
+		return claim{}, false, false
 	}
-	return m, true
+	parts, mac, ok := signing.Fields(v)
+	if !ok || len(parts) != 2 {
+		return claim{}, true, false
+	}
+	c = claim{WorkspaceID: parts[0], AcsUserID: parts[1]}
+	if c.WorkspaceID == "" || c.AcsUserID == "" || !key.Verify(mac, claimMACParts(u, c)...) {
+		return c, true, false
+	}
+	return c, true, true
 }
 
 // The identity fields of a user: what the server stores as sent. Groups and schedule
@@ -87,7 +153,7 @@ func markerFor(at time.Time, req seam.CreateUserRequest) createMarker {
 			fields = append(fields, f)
 		}
 	}
-	return createMarker{At: at, Hash: identityHash(values, fields), Fields: fields}
+	return createMarker{At: at.UTC().Truncate(time.Second), Hash: identityHash(values, fields), Fields: fields}
 }
 
 // matches reports whether a remote user has the identity the marked create sent.
@@ -100,22 +166,30 @@ func (m createMarker) matches(u *seam.AcsUser) bool {
 	return identityHash(values, m.Fields) == m.Hash
 }
 
+// window is when Seam can have created the user of the marked create: from the
+// marker (written before the create was sent) to the create's deadline, widened by
+// the clock skew between this machine and Seam on both sides.
+func (m createMarker) window(createTimeout time.Duration) (from, to time.Time) {
+	return m.At.Add(-clockSkew), m.At.Add(createTimeout + clockSkew)
+}
+
 // createRequest is the one call that creates the user with everything inline.
-func createRequest(u *seamv1alpha1.AcsUser) seam.CreateUserRequest {
+func createRequest(u *seamv1alpha1.AcsUser, now time.Time) seam.CreateUserRequest {
 	req := seam.CreateUserRequest{
 		AcsSystemID:    string(u.Spec.AcsSystemID),
 		FullName:       u.Spec.FullName,
 		EmailAddress:   u.Spec.EmailAddress,
 		PhoneNumber:    u.Spec.PhoneNumber,
 		UserIdentityID: string(u.Spec.UserIdentityID),
-		AccessSchedule: toSeamSchedule(u.Spec.AccessSchedule),
 	}
-	// Seam cannot create a suspended user. One declared suspended is created without
-	// its groups, so it never holds access before the suspension that follows; the
-	// groups are added after it.
-	if u.Spec.Suspended {
+	// Seam cannot create a suspended user, nor one whose schedule has already ended.
+	// One that must have no access is created without its groups and schedule, so
+	// it never holds access before the suspension that follows; the groups are
+	// added after it.
+	if effectivelySuspended(u.Spec, now) {
 		return req
 	}
+	req.AccessSchedule = toSeamSchedule(u.Spec.AccessSchedule)
 	for _, g := range u.Spec.AccessGroupIDs {
 		req.AccessGroupIDs = append(req.AccessGroupIDs, string(g))
 	}

@@ -9,10 +9,47 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/acs-operator/acs-operator/internal/connection"
 	"github.com/acs-operator/acs-operator/internal/seam"
 )
+
+// deleteRetryCap bounds the wait between attempts to delete a remote user: a
+// teardown (a namespace deleted with everything in it) must finish within a minute
+// once Seam answers again, so deletions are not left to a backoff of minutes.
+const deleteRetryCap = 15 * time.Second
+
+// errorPolicy is the one error policy of every reconciler: it turns the error of a
+// reconcile into the outcome to report and the requeue to ask for.
+//   - a connection problem or a terminal error stalls (or waits, for a Secret that
+//     may still arrive): the watches on connections and Secrets bring the object
+//     back when they change, and the resync tries again;
+//   - an error that says when to retry (Retry-After, a lost create) requeues then;
+//   - any other error is returned, so the controller's per-object exponential
+//     backoff (capped at minutes) paces the retries.
+//
+// While deleting, nothing stalls (the finalizer holds the object and Seam may come
+// back), retries are capped at deleteRetryCap, and the message names the way out.
+func errorPolicy(err error, what string, deleting bool, resync ctrl.Result) (outcome, ctrl.Result, error) {
+	o, wait := failureOf(err, what)
+	_, connectionProblem := connection.IsNotUsable(err)
+	if deleting {
+		o.reason, o.stalled, o.settled = ReasonDeleteBlocked, false, false
+		o.message += "; to release the object without deleting the remote user, set spec.deletionPolicy: Orphan"
+		if wait <= 0 || wait > deleteRetryCap {
+			wait = deleteRetryCap
+		}
+		return o, ctrl.Result{RequeueAfter: wait}, nil
+	}
+	switch {
+	case o.stalled, connectionProblem:
+		return o, resync, nil
+	case wait > 0:
+		return o, ctrl.Result{RequeueAfter: wait}, nil
+	}
+	return o, ctrl.Result{}, err
+}
 
 // failureOf turns an error from a reconcile into an outcome: terminal errors stall
 // (no requeue until something changes), retryable ones keep Ready=False and are

@@ -16,8 +16,13 @@ import (
 )
 
 func (w *world) newAcsUser(name string, mutate ...func(*seamv1alpha1.AcsUserSpec)) *seamv1alpha1.AcsUser {
+	return w.newAcsUserAnnotated(name, nil, mutate...)
+}
+
+// newAcsUserAnnotated creates an AcsUser with annotations set at creation.
+func (w *world) newAcsUserAnnotated(name string, annotations map[string]string, mutate ...func(*seamv1alpha1.AcsUserSpec)) *seamv1alpha1.AcsUser {
 	u := &seamv1alpha1.AcsUser{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns, Annotations: annotations},
 		Spec: seamv1alpha1.AcsUserSpec{
 			ConnectionRef: seamv1alpha1.ConnectionRef{Kind: seamv1alpha1.SeamConnectionKind, Name: "seam"},
 			AcsSystemID:   systemID,

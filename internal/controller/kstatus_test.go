@@ -38,7 +38,7 @@ var _ = Describe("What GitOps tools read from the operator's status", func() {
 		Eventually(w.readyCondition("gitops"), 4*resyncPeriod).Should(Equal("False/RemoteDeleted"))
 		Expect(w.kstatusOf("gitops")).To(Equal(status.FailedStatus))
 
-		w.annotate("gitops", controller.AnnotationRecreate, "true")
+		w.annotate("gitops", controller.AnnotationRecreate, id)
 		w.waitReady("gitops")
 		Expect(w.kstatusOf("gitops")).To(Equal(status.CurrentStatus))
 

@@ -55,7 +55,16 @@ func (r *ConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	before := status.DeepCopy()
 
-	result, checkErr := r.check(ctx, req.NamespacedName, obj.GetGeneration(), status)
+	var result ctrl.Result
+	var checkErr error
+	if obj.GetDeletionTimestamp().IsZero() {
+		if err := r.protect(ctx, obj); err != nil {
+			return ctrl.Result{}, err
+		}
+		result, checkErr = r.check(ctx, req.NamespacedName, obj.GetGeneration(), status)
+	} else {
+		result, checkErr = r.reconcileDelete(ctx, obj, status)
+	}
 	if !equality.Semantic.DeepEqual(before, status) {
 		base := obj.DeepCopyObject().(client.Object)
 		setStatus(base, *before)

@@ -2,11 +2,14 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/acs-operator/acs-operator/internal/connection"
+	"github.com/acs-operator/acs-operator/internal/signing"
 	"github.com/acs-operator/acs-operator/internal/snapshot"
 )
 
@@ -16,17 +19,40 @@ type Config struct {
 	ResyncPeriod            time.Duration
 	CreateGrace             time.Duration
 	MaxConcurrentReconciles int
+	// SigningKeySecret is the Secret, in the operator's own namespace, whose key
+	// signs the operator's annotations; generated on first start.
+	SigningKeySecret types.NamespacedName
+	// CreateTimeout is the deadline of one create call (default 30s).
+	CreateTimeout time.Duration
+	// SeamBudget bounds the Seam calls of one reconcile (default 2m).
+	SeamBudget time.Duration
 }
 
-// Setup registers the cache indexes and the three controllers with the manager.
+// Setup loads the signing key and registers the cache indexes and the controllers
+// with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
+	if cfg.SigningKeySecret.Name == "" || cfg.SigningKeySecret.Namespace == "" {
+		return fmt.Errorf("the signing key Secret needs a namespace and a name")
+	}
+	// The cache is not running yet: read and create through the apiserver.
+	key, err := signing.LoadOrCreate(ctx, mgr.GetAPIReader(), mgr.GetClient(), cfg.SigningKeySecret)
+	if err != nil {
+		return err
+	}
+	if cfg.CreateTimeout <= 0 {
+		cfg.CreateTimeout = 30 * time.Second
+	}
+	if cfg.SeamBudget <= 0 {
+		cfg.SeamBudget = 2 * time.Minute
+	}
 	if err := indexConnectionSecrets(ctx, mgr); err != nil {
 		return err
 	}
 	recorder := mgr.GetEventRecorder("acs-operator")
 	users := &AcsUserReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Connections: cfg.Connections,
-		ResyncPeriod: cfg.ResyncPeriod, CreateGrace: cfg.CreateGrace,
+		ResyncPeriod: cfg.ResyncPeriod, CreateGrace: cfg.CreateGrace, CreateTimeout: cfg.CreateTimeout,
+		SeamBudget: cfg.SeamBudget, Signer: key,
 		Snapshots: &snapshot.Cache{MaxAge: cfg.ResyncPeriod, PageSize: 500},
 	}
 	if err := users.SetupWithManager(ctx, mgr, Options{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles}); err != nil {
@@ -39,5 +65,5 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 			return err
 		}
 	}
-	return nil
+	return (&SecretReleaser{Client: mgr.GetClient()}).SetupWithManager(mgr)
 }

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -33,8 +34,10 @@ import (
 // that stop and start their own managers use.
 const (
 	isolatedNamespace = "isolated-restart"
+	operatorNamespace = "acs-operator-system"
 	resyncPeriod      = 3 * time.Second
 	createGrace       = 3 * time.Second
+	createTimeout     = 5 * time.Second
 )
 
 var (
@@ -59,6 +62,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	k8s = cp.Client
 	Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: isolatedNamespace}})).To(Succeed())
+	Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
 
 	startManager(suiteCtx, managerOptions{
 		namespaces: map[string]cache.Config{cache.AllNamespaces: {
@@ -98,6 +102,8 @@ func startManager(ctx context.Context, o managerOptions) <-chan struct{} {
 	})
 	Expect(controller.Setup(ctx, mgr, controller.Config{
 		Connections: resolver, ResyncPeriod: resyncPeriod, CreateGrace: createGrace, MaxConcurrentReconciles: 4,
+		CreateTimeout: createTimeout, SeamBudget: 20 * time.Second,
+		SigningKeySecret: types.NamespacedName{Namespace: operatorNamespace, Name: "acs-operator-signing-key"},
 	})).To(Succeed())
 	done := make(chan struct{})
 	go func() {
@@ -129,7 +135,26 @@ func newWorld(opts sandbox.Options) *world {
 }
 
 func newWorldIn(namespace string, opts sandbox.Options) *world {
-	srv := sandbox.New(sandbox.DefaultSeed(), opts)
+	return newWorldFrom(namespace, sandbox.DefaultSeed(), opts)
+}
+
+// The second workspace of twoWorkspaces: same sandbox, another API key.
+const (
+	otherWorkspace = "ws_other"
+	otherKey       = "seam_sandbox_key_other_workspace_0123"
+)
+
+// twoWorkspaces is the default seed plus an empty second workspace with its own key:
+// a connection re-pointed at it sees none of the first workspace's users.
+func twoWorkspaces() sandbox.Seed {
+	seed := sandbox.DefaultSeed()
+	seed.Workspaces = append(seed.Workspaces, sandbox.SeedWorkspace{ID: otherWorkspace, Name: "Another workspace"})
+	seed.APIKeys = append(seed.APIKeys, sandbox.SeedAPIKey{Key: otherKey, WorkspaceID: otherWorkspace})
+	return seed
+}
+
+func newWorldFrom(namespace string, seed sandbox.Seed, opts sandbox.Options) *world {
+	srv := sandbox.New(seed, opts)
 	ts := httptest.NewServer(srv)
 	DeferCleanup(ts.Close)
 	w := &world{sandbox: srv, url: ts.URL, ns: namespace}

@@ -173,9 +173,11 @@ func (c *Client) classify(ctx context.Context, route string, a attempt, n int, i
 	}
 	apiErr := newAPIError(route, &http.Response{StatusCode: a.status, Header: a.header}, a.body, time.Now())
 	apiErr.Message = c.key.scrub(apiErr.Message)
-	if !idempotent && a.status >= 500 && a.status != http.StatusServiceUnavailable {
-		// 500/502/504 on a create: the server (or the one behind a gateway) may
-		// have made the user before failing.
+	if !idempotent && a.status >= 500 {
+		// Any 5xx on a create: the server (or the one behind a gateway, or a
+		// server that committed and then failed to answer) may have made the user.
+		// 503 included: a proxy in front of Seam answers 503 for a backend that
+		// timed out after committing.
 		return &RequestError{Route: route, Attempts: n, OutcomeUnknown: true, Err: apiErr}, 0
 	}
 	return apiErr, apiErr.RetryAfter

@@ -128,6 +128,17 @@ func TestCreateRetriedOnlyWhenServerDidNotAct(t *testing.T) {
 	if n := srv.Received("/acs/users/create"); n != 1 {
 		t.Errorf("502 on create was sent %d times, want 1", n)
 	}
+
+	// 503 too: a gateway answers 503 for a backend that committed and then timed out.
+	srv.ResetCounters()
+	srv.SetErrorRate("/acs/users/create", 1, 503)
+	_, err = c.CreateUser(ctxT(t), seam.CreateUserRequest{AcsSystemID: hq, FullName: "Behind a gateway, 503"})
+	if !errors.Is(err, seam.ErrOutcomeUnknown) {
+		t.Errorf("503 on create: err = %v, want ErrOutcomeUnknown", err)
+	}
+	if n := srv.Received("/acs/users/create"); n != 1 {
+		t.Errorf("503 on create was sent %d times, want 1 (never retried blindly)", n)
+	}
 }
 
 func TestCreateTimeoutAfterSendIsOutcomeUnknown(t *testing.T) {

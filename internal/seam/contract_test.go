@@ -26,6 +26,7 @@ import (
 // fakeSkips lists every case the npm fake cannot pass, and why. Keep it short:
 // each entry is a known difference between the fake and Seam (NOTES.md).
 var fakeSkips = map[string]string{
+	"users/create_past_end_refused":           "an access_schedule.ends_at in the past is accepted (Seam's OpenAPI: it must be in the future)",
 	"users/create_unknown_group":              "unknown acs_access_group_ids on create are skipped silently, not refused with 404",
 	"users/create_open_ended_schedule":        "access_schedule needs both starts_at and ends_at",
 	"users/create_schedule_ends_before_start": "accepts ends_at before starts_at",
@@ -275,8 +276,8 @@ var contractCases = []contractCase{
 	{"users/create_schedule_utc", func(t *testing.T, ctx context.Context, tg target, c *seam.Client) {
 		// A schedule given in another zone is sent as UTC with Z (the fake refuses offsets).
 		zone := time.FixedZone("UTC+2", 2*3600)
-		start := time.Date(2026, 3, 1, 9, 30, 0, 0, zone)
-		end := time.Date(2026, 9, 1, 17, 0, 0, 0, zone)
+		start := time.Date(2030, 3, 1, 9, 30, 0, 0, zone)
+		end := time.Date(2030, 9, 1, 17, 0, 0, 0, zone) // Seam refuses an end in the past
 		u := createUser(t, ctx, c, seam.CreateUserRequest{AcsSystemID: tg.systemID, AccessSchedule: schedule(start, end)})
 		if u.AccessSchedule == nil || !sameInstant(u.AccessSchedule.StartsAt, &start) || !sameInstant(u.AccessSchedule.EndsAt, &end) {
 			t.Errorf("access_schedule = %+v", u.AccessSchedule)
@@ -300,6 +301,28 @@ var contractCases = []contractCase{
 		err := seam.CallForTest(ctx, c, "/acs/users/create", map[string]any{
 			"acs_system_id": tg.systemID, "full_name": "Bad Time",
 			"access_schedule": map[string]string{"starts_at": "yesterday", "ends_at": "2030-01-01T00:00:00Z"},
+		})
+		e := wantErr(t, err, seam.ErrInvalidInput)
+		if len(e.ValidationErrors["access_schedule.starts_at"]) == 0 {
+			t.Errorf("validation errors = %v, want access_schedule.starts_at", e.ValidationErrors)
+		}
+	}},
+	{"users/create_past_end_refused", func(t *testing.T, ctx context.Context, tg target, c *seam.Client) {
+		// Seam's OpenAPI: ends_at "must be a time in the future".
+		err := seam.CallForTest(ctx, c, "/acs/users/create", map[string]any{
+			"acs_system_id": tg.systemID, "full_name": "Ended",
+			"access_schedule": map[string]string{"starts_at": "2020-01-01T00:00:00Z", "ends_at": "2021-01-01T00:00:00Z"},
+		})
+		e := wantErr(t, err, seam.ErrInvalidInput)
+		if len(e.ValidationErrors["access_schedule.ends_at"]) == 0 {
+			t.Errorf("validation errors = %v, want access_schedule.ends_at", e.ValidationErrors)
+		}
+	}},
+	{"users/update_half_schedule_refused", func(t *testing.T, ctx context.Context, tg target, c *seam.Client) {
+		// Seam's OpenAPI: an access_schedule sent to update requires starts_at and ends_at.
+		u := createUser(t, ctx, c, seam.CreateUserRequest{AcsSystemID: tg.systemID})
+		err := seam.CallForTest(ctx, c, "/acs/users/update", map[string]any{
+			"acs_user_id": u.AcsUserID, "access_schedule": map[string]string{"ends_at": "2031-01-01T00:00:00Z"},
 		})
 		e := wantErr(t, err, seam.ErrInvalidInput)
 		if len(e.ValidationErrors["access_schedule.starts_at"]) == 0 {

@@ -248,8 +248,19 @@ func joinPath(prefix, key string) string {
 	return prefix + "." + key
 }
 
-// parseRetryAfter accepts delta-seconds or an HTTP date (RFC 9110 §10.2.3).
+// MaxRetryAfter caps the server's Retry-After: a misconfigured proxy answering
+// "Retry-After: 86400" must not stop every write (revocations included) of a
+// connection for a day. After the cap the client asks again; a server still
+// overloaded answers 429 again.
+const MaxRetryAfter = 5 * time.Minute
+
+// parseRetryAfter accepts delta-seconds or an HTTP date (RFC 9110 §10.2.3),
+// capped at MaxRetryAfter.
 func parseRetryAfter(v string, now time.Time) time.Duration {
+	return min(parseRetryAfterUncapped(v, now), MaxRetryAfter)
+}
+
+func parseRetryAfterUncapped(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
@@ -257,6 +268,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
 		if secs <= 0 {
 			return 0
+		}
+		if secs > int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter // and no overflow of time.Duration
 		}
 		return time.Duration(secs) * time.Second
 	}

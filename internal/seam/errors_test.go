@@ -109,6 +109,10 @@ func TestParseRetryAfter(t *testing.T) {
 		{"", 0}, {"2", 2 * time.Second}, {" 120 ", 2 * time.Minute}, {"0", 0}, {"-3", 0}, {"soon", 0},
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
+		// A server (or a misconfigured proxy) asking for a day is capped: a paused
+		// connection holds back revocations too.
+		{"86400", MaxRetryAfter}, {"99999999999999999", MaxRetryAfter},
+		{now.Add(48 * time.Hour).Format(http.TimeFormat), MaxRetryAfter},
 	}
 	for _, tc := range cases {
 		if got := parseRetryAfter(tc.in, now); got != tc.want {

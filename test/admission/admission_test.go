@@ -215,7 +215,28 @@ var _ = Describe("Admission of updates", func() {
 		Expect(update(obj, []string{"spec", "suspended"}, true)).To(Succeed())
 		Expect(update(obj, []string{"spec", "accessGroupIds"}, []any{"g1", "g2"})).To(Succeed())
 		Expect(update(obj, []string{"spec", "deletionPolicy"}, "Orphan")).To(Succeed())
-		Expect(update(obj, []string{"spec", "accessSchedule"}, map[string]any{"startsAt": "2026-01-01T00:00:00Z"})).To(Succeed())
+		Expect(update(obj, []string{"spec", "accessSchedule"}, map[string]any{"startsAt": "2026-01-01T00:00:00Z", "endsAt": "2031-01-01T00:00:00Z"})).To(Succeed())
+		Expect(update(obj, []string{"spec", "accessSchedule"}, map[string]any{"endsAt": "2032-01-01T00:00:00Z"})).To(Succeed())
+		Expect(update(obj, []string{"spec", "accessSchedule"}, nil)).To(Succeed())
+	})
+
+	// Seam's /acs/users/update takes a schedule only with both ends: a schedule without
+	// an end is refused at admission unless it was there, unchanged, since creation.
+	DescribeTable("schedules Seam cannot apply to an existing user",
+		func(before string, after map[string]any) {
+			obj := create(validAcsUser + before)
+			err := update(obj, []string{"spec", "accessSchedule"}, after)
+			Expect(err).To(MatchError(And(ContainSubstring("spec.accessSchedule"), ContainSubstring("both ends"))))
+		},
+		Entry("adding a schedule with only a start", "", map[string]any{"startsAt": "2026-01-01T00:00:00Z"}),
+		Entry("dropping the end of a schedule", "accessSchedule: {startsAt: 2026-01-01T00:00:00Z, endsAt: 2031-01-01T00:00:00Z}",
+			map[string]any{"startsAt": "2026-01-01T00:00:00Z"}),
+		Entry("moving the start of a schedule without an end", "accessSchedule: {startsAt: 2026-01-01T00:00:00Z}",
+			map[string]any{"startsAt": "2026-02-01T00:00:00Z"}),
+	)
+	It("keeps a schedule without an end that was set at creation", func() {
+		obj := create(validAcsUser + "accessSchedule: {startsAt: 2026-01-01T00:00:00Z}")
+		Expect(update(obj, []string{"spec", "fullName"}, "Ada King")).To(Succeed())
 	})
 })
 

@@ -106,6 +106,7 @@ func (s *stack) startManager(ctx context.Context, cfg config, logDir string) err
 		"--health-probe-bind-address="+probeAddr,
 		fmt.Sprintf("--max-concurrent-reconciles=%d", cfg.concurrency),
 		"--resync-period="+cfg.resync.String(),
+		"--operator-namespace=default",
 		"--zap-log-level="+cfg.logLevel)
 	if err != nil {
 		return err

@@ -72,6 +72,9 @@ var _ = Describe("The Helm chart", func() {
 		}))
 		reader := into(find(objs, "ClusterRole", "-metrics-reader"), &rbacv1.ClusterRole{})
 		Expect(permissions(reader.Rules)).To(Equal([]string{"url=/metrics verb=get"}))
+		signing := into(find(objs, "Role", "-signing-key-role"), &rbacv1.Role{})
+		Expect(signing.Namespace).To(Equal(releaseNS))
+		Expect(permissions(signing.Rules)).To(Equal([]string{"group= resource=secrets name= verb=create"}))
 		le := into(find(objs, "Role", "-leader-election-role"), &rbacv1.Role{})
 		Expect(le.Namespace).To(Equal(releaseNS))
 		Expect(permissions(le.Rules)).To(ContainElements(
@@ -122,8 +125,8 @@ var _ = Describe("The Helm chart", func() {
 		Expect(kinds(objs)).To(Equal([]string{
 			"ClusterRole", "ClusterRoleBinding",
 			"CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
-			"Deployment", "ServiceAccount",
-		}))
+			"Deployment", "Role", "RoleBinding", "ServiceAccount",
+		}), "the signing key Role stays: the manager needs it whatever the values")
 		c := into(find(objs, "Deployment", "-controller-manager"), &appsv1.Deployment{}).Spec.Template.Spec.Containers[0]
 		Expect(c.Args).To(ContainElements("--leader-elect=false", "--metrics-bind-address=0"))
 		dryRunApply(out)

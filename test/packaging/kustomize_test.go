@@ -18,8 +18,11 @@ var _ = Describe("The kustomize config", func() {
 		Expect(kinds(objs)).To(Equal([]string{
 			"ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding",
 			"CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
-			"Deployment", "Namespace", "Role", "RoleBinding", "Service", "ServiceAccount",
+			"Deployment", "Namespace", "Role", "Role", "RoleBinding", "RoleBinding", "Service", "ServiceAccount",
 		}))
+		signing := into(find(objs, "Role", "-signing-key-role"), &rbacv1.Role{})
+		Expect(permissions(signing.Rules)).To(Equal([]string{"group= resource=secrets name= verb=create"}),
+			"the manager creates its signing key Secret in its own namespace, and nothing else there")
 		for _, o := range objs {
 			Expect(o.GetLabels()).To(HaveKeyWithValue("app.kubernetes.io/part-of", "acs-operator"), o.GetKind()+"/"+o.GetName())
 			switch o.GetKind() {

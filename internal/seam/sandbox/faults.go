@@ -27,6 +27,9 @@ type Faults struct {
 	// connection without answering: the case that makes duplicates. The value
 	// is how many requests to drop; negative means until cleared.
 	DropAfterCommit map[string]int
+	// FailAfterCommit makes the next successful call to a route perform its
+	// write, then answer with the given error status instead (once).
+	FailAfterCommit map[string]int
 }
 
 // ErrorRate is an injected error for one route.
@@ -52,11 +55,12 @@ type faultsJSON struct {
 	Storm           *RateLimitStorm      `json:"rate_limit_storm,omitempty"`
 	Outage          bool                 `json:"outage,omitempty"`
 	DropAfterCommit map[string]int       `json:"drop_after_commit,omitempty"`
+	FailAfterCommit map[string]int       `json:"fail_after_commit,omitempty"`
 }
 
 // MarshalJSON writes durations as strings such as "1.5s".
 func (f Faults) MarshalJSON() ([]byte, error) {
-	out := faultsJSON{ErrorRates: f.ErrorRates, Storm: f.Storm, Outage: f.Outage, DropAfterCommit: f.DropAfterCommit}
+	out := faultsJSON{ErrorRates: f.ErrorRates, Storm: f.Storm, Outage: f.Outage, DropAfterCommit: f.DropAfterCommit, FailAfterCommit: f.FailAfterCommit}
 	if f.Latency > 0 {
 		out.Latency = f.Latency.String()
 	}
@@ -75,7 +79,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
-	*f = Faults{ErrorRates: in.ErrorRates, Storm: in.Storm, Outage: in.Outage, DropAfterCommit: in.DropAfterCommit}
+	*f = Faults{ErrorRates: in.ErrorRates, Storm: in.Storm, Outage: in.Outage, DropAfterCommit: in.DropAfterCommit, FailAfterCommit: in.FailAfterCommit}
 	var err error
 	if in.Latency != "" {
 		if f.Latency, err = time.ParseDuration(in.Latency); err != nil {
@@ -100,6 +104,7 @@ func (f Faults) clone() Faults {
 	c.RouteLatency = maps.Clone(f.RouteLatency)
 	c.ErrorRates = maps.Clone(f.ErrorRates)
 	c.DropAfterCommit = maps.Clone(f.DropAfterCommit)
+	c.FailAfterCommit = maps.Clone(f.FailAfterCommit)
 	if f.Storm != nil {
 		s := *f.Storm
 		c.Storm = &s
@@ -195,4 +200,16 @@ func (fs *faultState) takeDrop(route string) bool {
 		fs.f.DropAfterCommit[route] = n - 1
 	}
 	return true
+}
+
+// takeFailAfterCommit returns the status a committed call must answer instead
+// of its result, once.
+func (fs *faultState) takeFailAfterCommit(route string) (int, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	status, ok := fs.f.FailAfterCommit[route]
+	if ok {
+		delete(fs.f.FailAfterCommit, route)
+	}
+	return status, ok
 }

@@ -35,7 +35,7 @@ func (st *store) createUser(c *call) response {
 	phone, _, _ := p.phone("phone_number")
 	identityID, hasIdentity, _ := p.str("user_identity_id")
 	groupIDs := p.stringList("acs_access_group_ids")
-	sched, _, _ := p.schedule("access_schedule", c.now)
+	sched, _, _ := p.schedule("access_schedule", c.now, false)
 	if e := p.err(); e != nil {
 		return errorResponse(e)
 	}
@@ -175,7 +175,7 @@ func (st *store) updateUser(c *call) response {
 	fullName, hasName, _ := p.str("full_name")
 	email, hasEmail, emailNull := p.email("email_address")
 	phone, hasPhone, phoneNull := p.phone("phone_number")
-	sched, hasSched, schedNull := p.schedule("access_schedule", c.now)
+	sched, hasSched, schedNull := p.schedule("access_schedule", c.now, true)
 	if e := p.err(); e != nil {
 		return errorResponse(e)
 	}

@@ -276,20 +276,33 @@ func (p *params) datetime(name string) (*time.Time, bool) {
 	return &t, true
 }
 
-// schedule reads access_schedule: starts_at defaults to now, ends_at is
-// optional, and ends_at must come after starts_at.
-func (p *params) schedule(name string, now time.Time) (sched *schedule, set, isNull bool) {
+// schedule reads access_schedule as Seam's OpenAPI document states it. On create
+// (requireBoth false) starts_at defaults to now and ends_at is optional; on update
+// (requireBoth true) an access_schedule object must carry both ends. Either way
+// ends_at must be in the future and after starts_at. A lenient sandbox once hid a
+// diff that sent half a schedule: this one refuses it as Seam does.
+func (p *params) schedule(name string, now time.Time, requireBoth bool) (sched *schedule, set, isNull bool) {
 	sub, set, isNull := p.object(name)
 	if !set {
 		return nil, false, isNull
 	}
-	starts, _ := sub.datetime("starts_at")
-	ends, _ := sub.datetime("ends_at")
+	starts, hasStarts := sub.datetime("starts_at")
+	ends, hasEnds := sub.datetime("ends_at")
+	if requireBoth && !hasStarts {
+		sub.fail("starts_at", "Required")
+	}
+	if requireBoth && !hasEnds {
+		sub.fail("ends_at", "Required")
+	}
 	if starts == nil {
 		t := now.UTC()
 		starts = &t
 	}
-	if ends != nil && !ends.After(*starts) {
+	switch {
+	case ends == nil:
+	case !ends.After(now):
+		sub.fail("ends_at", "ends_at must be in the future")
+	case !ends.After(*starts):
 		sub.fail("ends_at", "ends_at must be after starts_at")
 	}
 	return &schedule{StartsAt: starts, EndsAt: ends}, true, false

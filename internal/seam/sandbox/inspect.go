@@ -69,6 +69,42 @@ func (s *Server) SettleMutations() {
 	s.st.settleAll()
 }
 
+// SetSystemOffline takes a system's controller off the network (true): Seam
+// keeps accepting writes for its users, which stay pending mutations until it
+// comes back (false), when they are applied in order.
+func (s *Server) SetSystemOffline(systemID string, offline bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if offline {
+		s.st.offline[systemID] = true
+		return
+	}
+	delete(s.st.offline, systemID)
+	now := time.Now()
+	for _, u := range s.st.users {
+		if u.systemID != systemID {
+			continue
+		}
+		for _, m := range u.pending {
+			if m.applyAt.After(now.Add(s.st.mutationDelay)) {
+				m.applyAt = now.Add(s.st.mutationDelay)
+			}
+		}
+		s.st.settleUser(u, now)
+	}
+}
+
+// FailAfterCommit makes the next successful call to route commit its write and
+// then answer status (a gateway's 5xx for a backend that did the work).
+func (s *Server) FailAfterCommit(route string, status int) {
+	s.faults.update(func(f *Faults) {
+		if f.FailAfterCommit == nil {
+			f.FailAfterCommit = map[string]int{}
+		}
+		f.FailAfterCommit[route] = status
+	})
+}
+
 // DeleteUserOutOfBand removes a user as if someone deleted it on the access
 // system or in the Seam console: no pending mutation, no delay.
 func (s *Server) DeleteUserOutOfBand(id string) error {

@@ -161,7 +161,12 @@ func (s *Server) serveAPI(r *http.Request, path string) (resp response, dropped 
 		return scheme + "://" + r.Host + path + "?" + encodeQuery(q)
 	}}
 	resp = rt.handle(c)
-	// Drop only calls that did their work: a refused call committed nothing.
+	// Drop or fail only calls that did their work: a refused call committed nothing.
+	if resp.status < 300 {
+		if status, ok := s.faults.takeFailAfterCommit(path); ok {
+			return errorResponse(newError(status, errorTypeForStatus(status), "Injected error after the write was committed (sandbox)")), false
+		}
+	}
 	return resp, resp.status < 300 && s.faults.takeDrop(path)
 }
 

@@ -78,21 +78,25 @@ type mutation struct {
 // guards it with its mutex.
 type store struct {
 	mutationDelay time.Duration
-	workspaces    map[string]SeedWorkspace
-	apiKeys       map[string]SeedAPIKey
-	systems       map[string]SeedSystem
-	systemOrder   []string
-	groups        map[string]SeedAccessGroup
-	groupOrder    []string
-	identities    map[string]SeedUserIdentity
-	users         map[string]*userRecord
-	seq           int
-	created       time.Time // seeded objects' created_at
+	// offline are the systems whose writes stay pending until they come back
+	// (a building's controller without network): see Server.SetSystemOffline.
+	offline     map[string]bool
+	workspaces  map[string]SeedWorkspace
+	apiKeys     map[string]SeedAPIKey
+	systems     map[string]SeedSystem
+	systemOrder []string
+	groups      map[string]SeedAccessGroup
+	groupOrder  []string
+	identities  map[string]SeedUserIdentity
+	users       map[string]*userRecord
+	seq         int
+	created     time.Time // seeded objects' created_at
 }
 
 func newStore(seed Seed, mutationDelay time.Duration) *store {
 	st := &store{
 		mutationDelay: mutationDelay,
+		offline:       map[string]bool{},
 		workspaces:    map[string]SeedWorkspace{},
 		apiKeys:       map[string]SeedAPIKey{},
 		systems:       map[string]SeedSystem{},
@@ -142,7 +146,7 @@ func newUUID() string {
 
 // settle applies every pending mutation that is due at now, in order.
 func (st *store) settle(now time.Time) {
-	if st.mutationDelay <= 0 {
+	if st.mutationDelay <= 0 && len(st.offline) == 0 {
 		return // writes are applied synchronously: nothing is ever pending
 	}
 	for _, u := range st.users {
@@ -151,6 +155,9 @@ func (st *store) settle(now time.Time) {
 }
 
 func (st *store) settleUser(u *userRecord, now time.Time) {
+	if st.offline[u.systemID] {
+		return
+	}
 	for len(u.pending) > 0 && !u.pending[0].applyAt.After(now) {
 		m := u.pending[0]
 		u.pending = u.pending[1:]
@@ -178,7 +185,7 @@ func (st *store) settleAll() {
 // mutate applies a write at once when there is no delay, or queues it as a
 // pending mutation that get/list show until it is applied.
 func (st *store) mutate(u *userRecord, now time.Time, code, message string, from, to map[string]any, apply func(*store, *userRecord)) {
-	if st.mutationDelay <= 0 {
+	if st.mutationDelay <= 0 && !st.offline[u.systemID] {
 		apply(st, u)
 		return
 	}

@@ -1,0 +1,60 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/acs-operator/acs-operator/internal/connection"
+	"github.com/acs-operator/acs-operator/internal/seam"
+)
+
+func TestErrorPolicy(t *testing.T) {
+	resync := ctrl.Result{RequeueAfter: 5 * time.Minute}
+	transient := &seam.RequestError{Route: "/acs/users/get", Attempts: 4, Err: errors.New("connection reset")}
+	cases := []struct {
+		reason     string
+		err        error
+		deleting   bool
+		wantReason string
+		wantStall  bool
+		wantResult ctrl.Result
+		wantErr    bool
+	}{
+		{reason: "a refused key stalls until the Secret changes", err: &seam.APIError{Route: "/acs/users/get", HTTPStatus: 401},
+			wantReason: ReasonUnauthorized, wantStall: true, wantResult: resync},
+		{reason: "invalid input stalls until the spec changes", err: &seam.APIError{Route: "/acs/users/create", HTTPStatus: 400, Type: "invalid_input"},
+			wantReason: ReasonInvalidInput, wantStall: true, wantResult: resync},
+		{reason: "a missing Secret waits for the watch, not a hot loop",
+			err:        &connection.Error{Reason: connection.ReasonSecretNotFound, Message: "no Secret"},
+			wantReason: connection.ReasonSecretNotFound, wantResult: resync},
+		{reason: "429 waits what the server asked", err: &seam.APIError{Route: "/acs/users/get", HTTPStatus: 429, RetryAfter: 7 * time.Second},
+			wantReason: ReasonRateLimited, wantResult: ctrl.Result{RequeueAfter: 7 * time.Second}},
+		{reason: "a lost create is looked for a second later",
+			err:        &seam.RequestError{Route: "/acs/users/create", OutcomeUnknown: true, Err: errors.New("EOF")},
+			wantReason: ReasonOutcomeUnknown, wantResult: ctrl.Result{RequeueAfter: time.Second}},
+		{reason: "a transient failure goes to the controller's backoff", err: transient,
+			wantReason: ReasonSeamUnavailable, wantErr: true},
+		{reason: "a wrapped error is classified the same", err: fmt.Errorf("observing: %w", transient),
+			wantReason: ReasonSeamUnavailable, wantErr: true},
+		{reason: "while deleting nothing stalls, and retries are capped", err: &seam.APIError{Route: "/acs/users/delete", HTTPStatus: 401},
+			deleting: true, wantReason: ReasonDeleteBlocked, wantResult: ctrl.Result{RequeueAfter: deleteRetryCap}},
+		{reason: "while deleting a missing Secret is retried soon, not at the resync",
+			err:      &connection.Error{Reason: connection.ReasonSecretNotFound, Message: "no Secret"},
+			deleting: true, wantReason: ReasonDeleteBlocked, wantResult: ctrl.Result{RequeueAfter: deleteRetryCap}},
+		{reason: "while deleting a short Retry-After is honoured", err: &seam.APIError{Route: "/acs/users/delete", HTTPStatus: 429, RetryAfter: 2 * time.Second},
+			deleting: true, wantReason: ReasonDeleteBlocked, wantResult: ctrl.Result{RequeueAfter: 2 * time.Second}},
+	}
+	for _, tc := range cases {
+		o, result, err := errorPolicy(tc.err, "Doing it", tc.deleting, resync)
+		if o.reason != tc.wantReason || o.stalled != tc.wantStall || result != tc.wantResult || (err != nil) != tc.wantErr {
+			t.Errorf("%s: got reason %s stalled %v result %+v err %v", tc.reason, o.reason, o.stalled, result, err)
+		}
+		if tc.deleting && o.settled {
+			t.Errorf("%s: a blocked deletion must not settle the generation", tc.reason)
+		}
+	}
+}
