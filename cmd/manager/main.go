@@ -20,6 +20,7 @@ import (
 	"github.com/acs-operator/acs-operator/internal/controller"
 	"github.com/acs-operator/acs-operator/internal/metrics"
 	"github.com/acs-operator/acs-operator/internal/scheme"
+	"github.com/acs-operator/acs-operator/internal/seam"
 )
 
 // options are the manager's flags.
@@ -32,6 +33,7 @@ type options struct {
 	maxConcurrentReconciles int
 	resyncPeriod            time.Duration
 	createGrace             time.Duration
+	allowedEndpoints        *connection.EndpointPolicy
 	zap                     zap.Options
 }
 
@@ -46,9 +48,14 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "AcsUsers reconciled at once.")
 	fs.DurationVar(&o.resyncPeriod, "resync-period", 5*time.Minute, "How often a settled AcsUser is read again from Seam to correct drift (jittered by 10%).")
 	fs.DurationVar(&o.createGrace, "create-grace", time.Minute, "How long the operator looks for the user a create with a lost response may have made, before creating again.")
+	allowed := fs.String("allowed-endpoints", seam.DefaultEndpoint, "Comma-separated base URLs the operator may send requests (and API keys) to. A connection's endpoint must match one on scheme, host and port exactly and on path by prefix; any other connection is refused (EndpointNotAllowed) and nothing is sent to it.")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	var err error
+	if o.allowedEndpoints, err = connection.ParseEndpointPolicy(*allowed); err != nil {
+		return o, fmt.Errorf("--allowed-endpoints: %w", err)
 	}
 	if o.resyncPeriod < 10*time.Second {
 		return o, fmt.Errorf("--resync-period must be at least 10s, got %s", o.resyncPeriod)
@@ -89,8 +96,9 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 	resolver := connection.NewResolver(mgr.GetClient(), mgr.GetAPIReader(), connection.Options{
-		Observer: metrics.ObserveSeamRequest,
-		Logger:   ctrl.Log.WithName("seam"),
+		Observer:         metrics.ObserveSeamRequest,
+		Logger:           ctrl.Log.WithName("seam"),
+		AllowedEndpoints: o.allowedEndpoints,
 	})
 	if err := controller.Setup(ctx, mgr, controller.Config{
 		Connections:             resolver,

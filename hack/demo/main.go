@@ -64,7 +64,9 @@ func run() error {
 	step("Starting the operator (bin/manager)")
 	manager, err := startProcess(ctx, filepath.Join(bin, "manager"), []string{"KUBECONFIG=" + demoKubeconfig},
 		"--metrics-bind-address=127.0.0.1:8766", "--metrics-secure=false", "--health-probe-bind-address=127.0.0.1:8767",
-		"--resync-period=30s", "--zap-log-level=info")
+		"--resync-period=30s", "--zap-log-level=info",
+		// The samples' connection points at the sandbox; the operator refuses any endpoint not listed here.
+		"--allowed-endpoints=http://"+sandboxAddr)
 	if err != nil {
 		return err
 	}

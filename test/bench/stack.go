@@ -106,7 +106,8 @@ func (s *stack) startManager(ctx context.Context, cfg config, logDir string) err
 		"--health-probe-bind-address="+probeAddr,
 		fmt.Sprintf("--max-concurrent-reconciles=%d", cfg.concurrency),
 		"--resync-period="+cfg.resync.String(),
-		"--zap-log-level="+cfg.logLevel)
+		"--zap-log-level="+cfg.logLevel,
+		"--allowed-endpoints="+s.sandboxURL)
 	if err != nil {
 		return err
 	}
