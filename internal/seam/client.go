@@ -266,7 +266,8 @@ func (c *Client) send(ctx context.Context, route string, payload []byte, n int) 
 		"durationMs", dur.Milliseconds(), "rateLimitWaitMs", rateWait.Milliseconds(),
 		"seamRequestID", requestID, "transportError", errText}
 	if _, isSeam := parseSeamError(a.body); a.status >= 300 && !isSeam {
-		kv = append(kv, "bodyExcerpt", c.key.scrub(bodyExcerpt(a.body)))
+		// Scrubbed before it is cut, so a key split by the cut cannot survive.
+		kv = append(kv, "bodyExcerpt", bodyExcerpt(c.key.scrub(string(a.body))))
 	}
 	c.log.V(1).Info("seam call", kv...)
 	info := RequestInfo{Route: route, Status: a.status, Duration: dur, Attempt: n, RateLimitWait: rateWait}

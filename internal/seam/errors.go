@@ -206,9 +206,9 @@ var secretLike = regexp.MustCompile(`(?i)(pass(word|wd)?|secret|token|api[_-]?ke
 // bodyExcerpt is a short, single-line, redacted prefix of a body that is not Seam's
 // error shape, for debug logs only: enough to recognise a proxy's error page, with
 // anything that looks like a credential masked.
-func bodyExcerpt(body []byte) string {
+func bodyExcerpt(body string) string {
 	const limit = 80
-	s := strings.Join(strings.Fields(string(body)), " ")
+	s := strings.Join(strings.Fields(body), " ")
 	s = secretLike.ReplaceAllString(s, "${1}=[redacted]")
 	if len(s) > limit {
 		s = s[:limit] + "..."
