@@ -55,7 +55,7 @@ func TestControllers(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	ctrl.SetLogger(withInfoWatch(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true))))
 	suiteCtx, cancelAll = context.WithCancel(context.Background())
 	var err error
 	cp, err = framework.StartControlPlane()
