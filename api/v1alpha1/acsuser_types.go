@@ -14,9 +14,10 @@ type ConnectionRef struct {
 	// +optional
 	Kind string `json:"kind,omitempty"`
 
-	// name of the connection.
+	// name of the connection (a DNS subdomain, as every object's name).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// +required
 	Name string `json:"name"`
 }

@@ -6,9 +6,10 @@ import (
 
 // SecretKeySelector names one key of a Secret in the namespace of the object that refers to it.
 type SecretKeySelector struct {
-	// name of the Secret.
+	// name of the Secret (a DNS subdomain, as every Secret's name).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// +required
 	Name string `json:"name"`
 
@@ -24,15 +25,20 @@ type SecretKeySelector struct {
 // SeamConnectionSpec says how to reach one Seam workspace.
 // +kubebuilder:validation:XValidation:rule="!self.endpoint.startsWith('http://') || (has(self.insecureAllowHTTP) && self.insecureAllowHTTP)",message="a plain http:// endpoint sends the API key unencrypted: use https://, or set insecureAllowHTTP: true for a local sandbox",fieldPath=".endpoint",reason=FieldValueForbidden
 type SeamConnectionSpec struct {
-	// endpoint is the base URL of the Seam Connect API.
+	// endpoint is the base URL of the Seam Connect API. The operator only sends
+	// requests to endpoints its installer allows (the manager's --allowed-endpoints,
+	// by default https://connect.getseam.com); any other gets Ready=False, reason
+	// EndpointNotAllowed.
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('https://') || self.startsWith('http://'))",message="must be an absolute http(s) URL such as https://connect.getseam.com"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*@') && !self.contains('?') && !self.contains('#')",message="must not carry user info (user@), a query or a fragment: the operator refuses such endpoints"
 	// +kubebuilder:default="https://connect.getseam.com"
 	// +optional
 	Endpoint string `json:"endpoint,omitempty"`
 
-	// insecureAllowHTTP allows a plain http:// endpoint. Only for local sandboxes:
-	// the API key then crosses the network unencrypted.
+	// insecureAllowHTTP allows a plain http:// endpoint, if the manager's
+	// --allowed-endpoints also lists it. Only for local sandboxes: the API key then
+	// crosses the network unencrypted.
 	// +optional
 	InsecureAllowHTTP bool `json:"insecureAllowHTTP,omitempty"`
 

@@ -22,6 +22,7 @@ import (
 	"github.com/acs-operator/acs-operator/internal/controller"
 	"github.com/acs-operator/acs-operator/internal/metrics"
 	"github.com/acs-operator/acs-operator/internal/scheme"
+	"github.com/acs-operator/acs-operator/internal/seam"
 )
 
 // options are the manager's flags.
@@ -37,6 +38,7 @@ type options struct {
 	createTimeout           time.Duration
 	operatorNamespace       string
 	signingKeySecret        string
+	allowedEndpoints        *connection.EndpointPolicy
 	zap                     zap.Options
 }
 
@@ -70,9 +72,14 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.createTimeout, "create-timeout", 30*time.Second, "Deadline of one create call to Seam. A create whose answer is lost is looked for among the users Seam created from just before it was sent until this deadline.")
 	fs.StringVar(&o.operatorNamespace, "operator-namespace", ownNamespace(), "The manager's own namespace, where its signing key Secret lives. Default: POD_NAMESPACE, or the namespace of the pod's service account.")
 	fs.StringVar(&o.signingKeySecret, "signing-key-secret", "acs-operator-signing-key", "Secret in --operator-namespace whose key signs the operator's annotations on AcsUsers (generated on first start). Only the operator should be able to read it.")
+	allowed := fs.String("allowed-endpoints", seam.DefaultEndpoint, "Comma-separated base URLs the operator may send requests (and API keys) to. A connection's endpoint must match one on scheme, host and port exactly and on path by prefix; any other connection is refused (EndpointNotAllowed) and nothing is sent to it.")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	var err error
+	if o.allowedEndpoints, err = connection.ParseEndpointPolicy(*allowed); err != nil {
+		return o, fmt.Errorf("--allowed-endpoints: %w", err)
 	}
 	if o.resyncPeriod < 10*time.Second {
 		return o, fmt.Errorf("--resync-period must be at least 10s, got %s", o.resyncPeriod)
@@ -119,8 +126,9 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 	resolver := connection.NewResolver(mgr.GetClient(), mgr.GetAPIReader(), connection.Options{
-		Observer: metrics.ObserveSeamRequest,
-		Logger:   ctrl.Log.WithName("seam"),
+		Observer:         metrics.ObserveSeamRequest,
+		Logger:           ctrl.Log.WithName("seam"),
+		AllowedEndpoints: o.allowedEndpoints,
 	})
 	if err := controller.Setup(ctx, mgr, controller.Config{
 		Connections:             resolver,

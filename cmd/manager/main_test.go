@@ -16,6 +16,9 @@ func TestOptionsHaveSecureDefaults(t *testing.T) {
 		t.Errorf("defaults: metrics %q secure %v, http2 %v, leader election %v; want metrics off and secure when on, HTTP/2 off, no election outside the Deployment",
 			o.metricsAddr, o.metricsSecure, o.enableHTTP2, o.leaderElect)
 	}
+	if got := o.allowedEndpoints.String(); got != "https://connect.getseam.com" {
+		t.Errorf("default --allowed-endpoints = %q, want Seam's production API only", got)
+	}
 	if o.resyncPeriod != 5*time.Minute || o.maxConcurrentReconciles != 4 || o.createGrace != time.Minute {
 		t.Errorf("defaults: resync %s, concurrency %d, create grace %s", o.resyncPeriod, o.maxConcurrentReconciles, o.createGrace)
 	}
@@ -35,9 +38,43 @@ func TestOptionsRefuseNonsense(t *testing.T) {
 		{[]string{"--no-such-flag"}, "flag provided but not defined"},
 		{[]string{"--operator-namespace="}, "--operator-namespace is required"},
 		{[]string{"--create-timeout=10ms"}, "--create-timeout must be at least 1s"},
+		{[]string{"--allowed-endpoints="}, "--allowed-endpoints: no base URL"},
+		{[]string{"--allowed-endpoints=connect.getseam.com"}, "--allowed-endpoints: allowed endpoint \"connect.getseam.com\": must be an http:// or https:// URL"},
+		{[]string{"--allowed-endpoints=https://connect.getseam.com,https://u:p@proxy"}, "must not carry user info"},
 	} {
 		if _, err := parseOptions(tc.args); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: got %v, want an error containing %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+func TestAllowedEndpointsFlag(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "acs-operator-system")
+	for _, tc := range []struct {
+		reason   string
+		flag     string
+		endpoint string
+		want     bool
+	}{
+		{"the default allows Seam", "", "https://connect.getseam.com", true},
+		{"the default refuses a loopback sandbox", "", "http://127.0.0.1:8765", false},
+		{"a list allows each of its base URLs", "https://connect.getseam.com,http://127.0.0.1:8765", "http://127.0.0.1:8765/", true},
+		{"a list replaces the default", "http://127.0.0.1:8765", "https://connect.getseam.com", false},
+		{"a path base allows below it", "https://proxy.example.com/seam", "https://proxy.example.com/seam/v1", true},
+		{"a path base refuses beside it", "https://proxy.example.com/seam", "https://proxy.example.com/seamless", false},
+	} {
+		t.Run(tc.reason, func(t *testing.T) {
+			var args []string
+			if tc.flag != "" {
+				args = []string{"--allowed-endpoints=" + tc.flag}
+			}
+			o, err := parseOptions(args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := o.allowedEndpoints.Allows(tc.endpoint); got != tc.want {
+				t.Errorf("--allowed-endpoints=%q allows %q = %v, want %v", tc.flag, tc.endpoint, got, tc.want)
+			}
+		})
 	}
 }

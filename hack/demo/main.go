@@ -66,7 +66,9 @@ func run() error {
 		"--metrics-bind-address=127.0.0.1:8766", "--metrics-secure=false", "--health-probe-bind-address=127.0.0.1:8767",
 		"--resync-period=30s", "--zap-log-level=info",
 		// Outside a pod the manager cannot find its own namespace: its signing key Secret goes here.
-		"--operator-namespace=default")
+		"--operator-namespace=default",
+		// The samples' connection points at the sandbox; the operator refuses any endpoint not listed here.
+		"--allowed-endpoints=http://"+sandboxAddr)
 	if err != nil {
 		return err
 	}

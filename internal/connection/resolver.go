@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/go-logr/logr"
@@ -32,6 +33,9 @@ const (
 	ReasonSecretKeyMissing     = "SecretKeyMissing"
 	ReasonInvalidConnection    = "InvalidConnection"
 	ReasonWorkspaceMismatch    = "WorkspaceMismatch"
+	// ReasonEndpointNotAllowed: the endpoint is not in the manager's --allowed-endpoints,
+	// so nothing is sent to it.
+	ReasonEndpointNotAllowed = "EndpointNotAllowed"
 )
 
 // Error says why a connection cannot be used, in words a user can act on.
@@ -99,6 +103,9 @@ type Options struct {
 	Logger logr.Logger
 	// ClientDefaults is the base configuration of every client (timeouts, retries, transport).
 	ClientDefaults seam.Config
+	// AllowedEndpoints are the only endpoints requests are sent to (--allowed-endpoints).
+	// Nil allows Seam's production API only.
+	AllowedEndpoints *EndpointPolicy
 }
 
 // Resolver resolves connections and caches one client per connection.
@@ -133,6 +140,9 @@ type cached struct {
 // NewResolver reads connections and Secret metadata through reader (the manager's
 // cache) and Secret data through secrets (the manager's API reader).
 func NewResolver(reader, secrets client.Reader, opts Options) *Resolver {
+	if opts.AllowedEndpoints == nil {
+		opts.AllowedEndpoints = DefaultEndpointPolicy()
+	}
 	return &Resolver{reader: reader, secrets: secrets, opts: opts, clients: map[string]*cached{}, keys: map[types.NamespacedName]apiKey{}}
 }
 
@@ -140,6 +150,7 @@ func NewResolver(reader, secrets client.Reader, opts Options) *Resolver {
 type settings struct {
 	key               string
 	endpoint          string
+	insecureAllowHTTP bool
 	workspaceID       string
 	rateLimit         *seamv1alpha1.RateLimit
 	secret            types.NamespacedName
@@ -187,12 +198,13 @@ func (r *Resolver) ForClusterSeamConnection(ctx context.Context, name string) (*
 
 func settingsOfSeamConnection(c *seamv1alpha1.SeamConnection) settings {
 	return settings{
-		key:         seamv1alpha1.SeamConnectionKind + "/" + c.Namespace + "/" + c.Name,
-		endpoint:    c.Spec.Endpoint,
-		workspaceID: string(c.Spec.WorkspaceID),
-		rateLimit:   c.Spec.RateLimit,
-		secret:      types.NamespacedName{Namespace: c.Namespace, Name: c.Spec.APIKeySecretRef.Name},
-		secretKey:   c.Spec.APIKeySecretRef.Key,
+		key:               seamv1alpha1.SeamConnectionKind + "/" + c.Namespace + "/" + c.Name,
+		endpoint:          c.Spec.Endpoint,
+		insecureAllowHTTP: c.Spec.InsecureAllowHTTP,
+		workspaceID:       string(c.Spec.WorkspaceID),
+		rateLimit:         c.Spec.RateLimit,
+		secret:            types.NamespacedName{Namespace: c.Namespace, Name: c.Spec.APIKeySecretRef.Name},
+		secretKey:         c.Spec.APIKeySecretRef.Key,
 	}
 }
 
@@ -208,6 +220,7 @@ func (r *Resolver) clusterSettings(ctx context.Context, name string) (settings, 
 	return settings{
 		key:               seamv1alpha1.ClusterSeamConnectionKind + "/" + c.Name,
 		endpoint:          c.Spec.Endpoint,
+		insecureAllowHTTP: c.Spec.InsecureAllowHTTP,
 		workspaceID:       string(c.Spec.WorkspaceID),
 		rateLimit:         c.Spec.RateLimit,
 		secret:            types.NamespacedName{Namespace: c.Spec.APIKeySecretRef.Namespace, Name: c.Spec.APIKeySecretRef.Name},
@@ -239,7 +252,12 @@ func (r *Resolver) checkNamespaceAllowed(ctx context.Context, s settings, namesp
 	return nil
 }
 
+// resolve checks the endpoint before anything else: a connection the installer did not
+// allow must not even cost a Secret read, let alone a request.
 func (r *Resolver) resolve(ctx context.Context, s settings) (*Resolved, error) {
+	if err := r.checkEndpoint(&s); err != nil {
+		return nil, err
+	}
 	data, version, err := r.secretData(ctx, s.secret)
 	if apierrors.IsNotFound(err) {
 		return nil, &Error{Reason: ReasonSecretNotFound,
@@ -258,6 +276,24 @@ func (r *Resolver) resolve(ctx context.Context, s settings) (*Resolved, error) {
 		return nil, err
 	}
 	return &Resolved{Key: s.key, Client: c, WorkspaceID: s.workspaceID, entry: entry}, nil
+}
+
+// checkEndpoint applies the manager's --allowed-endpoints and, for plain http, the
+// connection's insecureAllowHTTP (admission checks it too; this holds if it did not).
+func (r *Resolver) checkEndpoint(s *settings) error {
+	if s.endpoint == "" {
+		s.endpoint = seam.DefaultEndpoint
+	}
+	if !r.opts.AllowedEndpoints.Allows(s.endpoint) {
+		return &Error{Reason: ReasonEndpointNotAllowed, Terminal: true,
+			Message: fmt.Sprintf("%s: endpoint %q is not in the manager's --allowed-endpoints, so no request is sent to it: use an endpoint the operator's installer allows (by default only %s), or ask them to add it",
+				s.key, s.endpoint, seam.DefaultEndpoint)}
+	}
+	if strings.HasPrefix(strings.ToLower(s.endpoint), "http:") && !s.insecureAllowHTTP {
+		return &Error{Reason: ReasonInvalidConnection, Terminal: true,
+			Message: fmt.Sprintf("%s: endpoint %q is plain http: set insecureAllowHTTP: true (local sandboxes only), or use https", s.key, s.endpoint)}
+	}
+	return nil
 }
 
 // clientFor returns the cached client of a connection, rebuilding it when the

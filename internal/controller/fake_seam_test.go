@@ -43,6 +43,7 @@ var _ = Describe("Against @seamapi/fake-seam-connect", func() {
 		f, err := fakeseam.Start()
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(f.Stop)
+		Expect(allowedEndpoints.Allow(f.Endpoint)).To(Succeed())
 		client, err := seam.New(seam.Config{Endpoint: f.Endpoint, APIKey: f.APIKey})
 		Expect(err).NotTo(HaveOccurred())
 

@@ -45,6 +45,9 @@ var (
 	k8s       client.Client
 	suiteCtx  context.Context
 	cancelAll context.CancelFunc
+	// allowedEndpoints is every manager's --allowed-endpoints: Seam's, plus each test
+	// server a spec allows before it creates a connection to it.
+	allowedEndpoints = connection.DefaultEndpointPolicy()
 )
 
 func TestControllers(t *testing.T) {
@@ -55,7 +58,7 @@ func TestControllers(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	ctrl.SetLogger(withInfoWatch(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true))))
 	suiteCtx, cancelAll = context.WithCancel(context.Background())
 	var err error
 	cp, err = framework.StartControlPlane()
@@ -97,8 +100,9 @@ func startManager(ctx context.Context, o managerOptions) <-chan struct{} {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	resolver := connection.NewResolver(mgr.GetClient(), mgr.GetAPIReader(), connection.Options{
-		Logger:         ctrl.Log.WithName("seam"),
-		ClientDefaults: seam.Config{Transport: o.transport, Timeout: 5 * time.Second, MaxRetryWait: 5 * time.Second},
+		Logger:           ctrl.Log.WithName("seam"),
+		ClientDefaults:   seam.Config{Transport: o.transport, Timeout: 5 * time.Second, MaxRetryWait: 5 * time.Second},
+		AllowedEndpoints: allowedEndpoints,
 	})
 	Expect(controller.Setup(ctx, mgr, controller.Config{
 		Connections: resolver, ResyncPeriod: resyncPeriod, CreateGrace: createGrace, MaxConcurrentReconciles: 4,
@@ -157,6 +161,7 @@ func newWorldFrom(namespace string, seed sandbox.Seed, opts sandbox.Options) *wo
 	srv := sandbox.New(seed, opts)
 	ts := httptest.NewServer(srv)
 	DeferCleanup(ts.Close)
+	Expect(allowedEndpoints.Allow(ts.URL)).To(Succeed())
 	w := &world{sandbox: srv, url: ts.URL, ns: namespace}
 	if w.ns == "" {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "acs-"}}

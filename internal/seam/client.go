@@ -85,8 +85,12 @@ func New(cfg Config) (*Client, error) {
 	if transport == nil {
 		transport = sharedTransport()
 	}
-	// No http.Client.Timeout: each attempt gets its own context deadline.
-	c.http = &http.Client{Transport: transport}
+	// No http.Client.Timeout: each attempt gets its own context deadline. Redirects
+	// are never followed: Seam does not send them, and Go's client would carry the
+	// Authorization header along to another port of the same host.
+	c.http = &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
 	return c, nil
 }
 
@@ -260,9 +264,14 @@ func (c *Client) send(ctx context.Context, route string, payload []byte, n int) 
 	if a.err != nil {
 		errText = c.key.scrub(a.err.Error())
 	}
-	c.log.V(1).Info("seam call", "route", route, "attempt", n, "status", a.status,
+	kv := []any{"route", route, "attempt", n, "status", a.status,
 		"durationMs", dur.Milliseconds(), "rateLimitWaitMs", rateWait.Milliseconds(),
-		"seamRequestID", requestID, "transportError", errText)
+		"seamRequestID", requestID, "transportError", errText}
+	if _, isSeam := parseSeamError(a.body); a.status >= 300 && !isSeam {
+		// Scrubbed before it is cut, so a key split by the cut cannot survive.
+		kv = append(kv, "bodyExcerpt", bodyExcerpt(c.key.scrub(string(a.body))))
+	}
+	c.log.V(1).Info("seam call", kv...)
 	info := RequestInfo{Route: route, Status: a.status, Duration: dur, Attempt: n, RateLimitWait: rateWait}
 	if a.err != nil {
 		info.Err = scrubbedError{msg: errText, err: a.err}

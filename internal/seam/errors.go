@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -151,7 +152,9 @@ func retryableStatus(status int) bool {
 	return false
 }
 
-// newAPIError builds an APIError from a non-2xx response body.
+// newAPIError builds an APIError from a non-2xx response body. Only Seam's JSON error
+// shape is read: any other body (a proxy's page, another service's answer) is left
+// out, so what a server that is not Seam says never reaches a condition or an event.
 func newAPIError(route string, resp *http.Response, body []byte, now time.Time) *APIError {
 	e := &APIError{
 		Route:      route,
@@ -159,29 +162,54 @@ func newAPIError(route string, resp *http.Response, body []byte, now time.Time) 
 		RequestID:  resp.Header.Get("seam-request-id"),
 		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
 	}
-	var envelope struct {
-		Error *struct {
-			Type             string          `json:"type"`
-			Message          string          `json:"message"`
-			ValidationErrors json.RawMessage `json:"validation_errors"`
-		} `json:"error"`
-	}
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(trimmed, &envelope) != nil || envelope.Error == nil {
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		// Seam does not redirect; following one would carry the API key elsewhere.
+		// The Location is left out for the same reason as a foreign body.
 		e.notJSON = true
-		e.Message = plainTextSummary(trimmed)
+		e.Message = "redirects are not followed"
 		return e
 	}
-	e.Type = envelope.Error.Type
-	e.Message = envelope.Error.Message
-	e.ValidationErrors = flattenValidationErrors(envelope.Error.ValidationErrors)
+	seamErr, ok := parseSeamError(body)
+	if !ok {
+		e.notJSON = true
+		return e
+	}
+	e.Type = seamErr.Type
+	e.Message = seamErr.Message
+	e.ValidationErrors = flattenValidationErrors(seamErr.ValidationErrors)
 	return e
 }
 
-// plainTextSummary keeps a short, single-line prefix of a non-JSON body.
-func plainTextSummary(body []byte) string {
-	const limit = 120
-	s := strings.Join(strings.Fields(string(body)), " ")
+// seamError is the "error" object of Seam's error responses.
+type seamError struct {
+	Type             string          `json:"type"`
+	Message          string          `json:"message"`
+	ValidationErrors json.RawMessage `json:"validation_errors"`
+}
+
+// parseSeamError reads Seam's {"error": {"type": ..., "message": ...}} shape; ok is
+// false for any other body.
+func parseSeamError(body []byte) (*seamError, bool) {
+	var envelope struct {
+		Error *seamError `json:"error"`
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(trimmed, &envelope) != nil || envelope.Error == nil {
+		return nil, false
+	}
+	return envelope.Error, true
+}
+
+// secretLike matches "password=...", "token: ..." and the like in a foreign body.
+var secretLike = regexp.MustCompile(`(?i)(pass(word|wd)?|secret|token|api[_-]?key|auth[a-z]*|credential[a-z]*|bearer)(["']?\s*[=:]\s*["']?|\s+)[^\s"',;&]+`)
+
+// bodyExcerpt is a short, single-line, redacted prefix of a body that is not Seam's
+// error shape, for debug logs only: enough to recognise a proxy's error page, with
+// anything that looks like a credential masked.
+func bodyExcerpt(body string) string {
+	const limit = 80
+	s := strings.Join(strings.Fields(body), " ")
+	s = secretLike.ReplaceAllString(s, "${1}=[redacted]")
 	if len(s) > limit {
 		s = s[:limit] + "..."
 	}

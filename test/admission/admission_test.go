@@ -151,6 +151,20 @@ var _ = Describe("Admission of bad manifests", func() {
 			"spec.endpoint", "absolute http(s) URL"),
 		Entry("SeamConnection with an ftp endpoint", "SeamConnection", validConnection+`endpoint: ftp://connect.getseam.com`,
 			"spec.endpoint", "absolute http(s) URL"),
+		Entry("SeamConnection with user info in the endpoint (the key would go to evil.example.com)", "SeamConnection", validConnection+`endpoint: "https://connect.getseam.com@evil.example.com"`,
+			"spec.endpoint", "must not carry user info"),
+		Entry("SeamConnection with user and password in the endpoint", "SeamConnection", validConnection+`endpoint: "https://u:p@connect.getseam.com"`,
+			"spec.endpoint", "must not carry user info"),
+		Entry("SeamConnection with a query in the endpoint", "SeamConnection", validConnection+`endpoint: "https://connect.getseam.com/?next=http://evil"`,
+			"spec.endpoint", "a query or a fragment"),
+		Entry("SeamConnection with a fragment in the endpoint", "SeamConnection", validConnection+`endpoint: "https://connect.getseam.com/#x"`,
+			"spec.endpoint", "a query or a fragment"),
+		Entry("SeamConnection with a Secret name that is a path", "SeamConnection", `{apiKeySecretRef: {name: "../other-ns/secrets/key"}}`,
+			"spec.apiKeySecretRef.name", "should match"),
+		Entry("SeamConnection with an upper-case Secret name", "SeamConnection", `{apiKeySecretRef: {name: "Seam-Key"}}`,
+			"spec.apiKeySecretRef.name", "should match"),
+		Entry("SeamConnection with a slash in the Secret key", "SeamConnection", `{apiKeySecretRef: {name: s, key: "../token"}}`,
+			"spec.apiKeySecretRef.key", "should match"),
 		Entry("SeamConnection without apiKeySecretRef", "SeamConnection", `{endpoint: "https://connect.getseam.com"}`,
 			"spec.apiKeySecretRef: Required value"),
 		Entry("SeamConnection without a secret name", "SeamConnection", `{apiKeySecretRef: {key: apiKey}}`,
@@ -164,6 +178,12 @@ var _ = Describe("Admission of bad manifests", func() {
 		// ClusterSeamConnection.
 		Entry("ClusterSeamConnection without the secret's namespace", "ClusterSeamConnection", validConnection,
 			"spec.apiKeySecretRef.namespace: Required value"),
+		Entry("ClusterSeamConnection with user info in the endpoint", "ClusterSeamConnection", `{apiKeySecretRef: {name: s, namespace: ops}, endpoint: "https://connect.getseam.com@10.0.0.1"}`,
+			"spec.endpoint", "must not carry user info"),
+		Entry("ClusterSeamConnection with a Secret namespace that is not a namespace name", "ClusterSeamConnection", `{apiKeySecretRef: {name: s, namespace: "ops/../kube-system"}}`,
+			"spec.apiKeySecretRef.namespace", "should match"),
+		Entry("AcsUser with a connection name that is a path", "AcsUser", `{connectionRef: {name: "../../clusterseamconnections/x"}, acsSystemId: s1, fullName: Ada}`,
+			"spec.connectionRef.name", "should match"),
 		Entry("ClusterSeamConnection with plain http and no opt-in", "ClusterSeamConnection", `{apiKeySecretRef: {name: s, namespace: ops}, endpoint: "http://seam.internal"}`,
 			"spec.endpoint", "insecureAllowHTTP"),
 	)
@@ -273,6 +293,7 @@ var _ = Describe("Admission of good manifests", func() {
 		ns := newNamespace()
 		Expect(cp.Client.Create(ctx, manifest("AcsUser", ns, validAcsUser+"accessGroupIds: [acs_access_group1, 0a6c1d9e-2c51-4b6e-9f0e-3f1f6c1f2d7a]\naccessSchedule: {startsAt: \"2026-01-01T09:00:00+02:00\"}"))).To(Succeed())
 		Expect(cp.Client.Create(ctx, manifest("SeamConnection", ns, validConnection+"endpoint: http://127.0.0.1:8765\ninsecureAllowHTTP: true"))).To(Succeed())
+		Expect(cp.Client.Create(ctx, manifest("SeamConnection", ns, `{apiKeySecretRef: {name: seam.api-key, key: api_Key.v2}, endpoint: "https://seam-proxy.example.com:8443/seam/"}`))).To(Succeed())
 		Expect(cp.Client.Create(ctx, manifest("ClusterSeamConnection", ns, `{apiKeySecretRef: {name: s, namespace: ops}, namespaceSelector: {matchLabels: {tenant: "true"}}}`))).To(Succeed())
 	})
 })

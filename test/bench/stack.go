@@ -107,7 +107,8 @@ func (s *stack) startManager(ctx context.Context, cfg config, logDir string) err
 		fmt.Sprintf("--max-concurrent-reconciles=%d", cfg.concurrency),
 		"--resync-period="+cfg.resync.String(),
 		"--operator-namespace=default",
-		"--zap-log-level="+cfg.logLevel)
+		"--zap-log-level="+cfg.logLevel,
+		"--allowed-endpoints="+s.sandboxURL)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ var _ = Describe("The Helm chart", func() {
 		c := deploy.Spec.Template.Spec.Containers[0]
 		Expect(c.Image).To(Equal("ghcr.io/acs-operator/acs-operator:v0.1.0"), "image.tag defaults to appVersion")
 		Expect(c.Args).To(ContainElements("--leader-elect=true", "--metrics-bind-address=:8443",
-			"--metrics-secure=true", "--health-probe-bind-address=:8081"))
+			"--metrics-secure=true", "--health-probe-bind-address=:8081", "--allowed-endpoints=https://connect.getseam.com"))
 		expectRestricted(deploy)
 		expectProbes(c)
 		Expect(c.Resources.Limits).To(HaveKey(corev1.ResourceMemory))
@@ -96,7 +96,8 @@ var _ = Describe("The Helm chart", func() {
 		Expect(spec.ImagePullSecrets).To(ConsistOf(corev1.LocalObjectReference{Name: "registry-credentials"}))
 		Expect(c.Args).To(ContainElements("--metrics-bind-address=:9443", "--health-probe-bind-address=:9081",
 			"--zap-log-level=debug", "--zap-encoder=console", "--max-concurrent-reconciles=8",
-			"--resync-period=10m", "--zap-devel"))
+			"--resync-period=10m", "--zap-devel",
+			"--allowed-endpoints=https://connect.getseam.com,http://seam-sandbox.seam.svc:8765"))
 		Expect(c.Ports).To(ContainElements(
 			corev1.ContainerPort{Name: "metrics", ContainerPort: 9443, Protocol: corev1.ProtocolTCP},
 			corev1.ContainerPort{Name: "health", ContainerPort: 9081, Protocol: corev1.ProtocolTCP}))
@@ -159,6 +160,8 @@ var _ = Describe("The Helm chart", func() {
 		},
 		Entry("a string replica count", "test/packaging/testdata/values-bad-type.yaml", "at '/replicaCount': got string, want integer"),
 		Entry("an unknown key (a typo of replicaCount)", "test/packaging/testdata/values-bad-key.yaml", "additional properties 'replicas' not allowed"),
+		Entry("an allowed endpoint with user info", "test/packaging/testdata/values-bad-endpoint.yaml", "at '/allowedEndpoints/0'"),
+		Entry("no allowed endpoint at all", "test/packaging/testdata/values-no-endpoint.yaml", "at '/allowedEndpoints'"),
 	)
 
 	It("refuses two replicas without leader election", func() {

@@ -38,7 +38,8 @@ var _ = Describe("The kustomize config", func() {
 		Expect(c.Name).To(Equal("manager"))
 		Expect(c.Image).To(Equal("ghcr.io/acs-operator/acs-operator:v0.1.0"))
 		Expect(c.Command).To(Equal([]string{"/manager"}))
-		Expect(c.Args).To(Equal([]string{"--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081"}))
+		Expect(c.Args).To(Equal([]string{"--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081",
+			"--allowed-endpoints=https://connect.getseam.com"}))
 		Expect(deploy.Spec.Template.Annotations).To(HaveKeyWithValue("kubectl.kubernetes.io/default-container", "manager"))
 		Expect(deploy.Spec.Template.Spec.ServiceAccountName).To(Equal("acs-operator-controller-manager"))
 		Expect(c.Resources.Requests).NotTo(BeEmpty())
@@ -66,6 +67,13 @@ var _ = Describe("The kustomize config", func() {
 		// namespaced objects are dry-run into it.
 		createNamespace("acs-operator-system")
 		Expect(dryRunApply(out)).To(ContainSubstring("deployment.apps/acs-operator-controller-manager created (server dry run)"))
+	})
+
+	It("changes --allowed-endpoints with the documented patch in config/allowed-endpoints", func() {
+		objs := parseManifests(mustRun(nil, "kubectl", "kustomize", "config/allowed-endpoints"))
+		c := into(find(objs, "Deployment", "acs-operator-controller-manager"), &appsv1.Deployment{}).Spec.Template.Spec.Containers[0]
+		Expect(c.Args).To(ContainElement("--allowed-endpoints=https://connect.getseam.com,http://seam-sandbox.seam.svc:8765"))
+		Expect(c.Args).To(HaveEach(Not(Equal("--allowed-endpoints=https://connect.getseam.com"))), "the default is replaced, not kept beside")
 	})
 
 	It("keeps the ServiceMonitor in config/prometheus, aimed at the metrics Service", func() {

@@ -1,0 +1,82 @@
+package controller_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/go-logr/logr"
+)
+
+// infoLogs watches every line the managers log at info level or above (V(0) and
+// errors) for strings a spec says must never appear there. Debug lines (V(1)+) are
+// not watched: they may keep a redacted excerpt of what a server answered.
+var infoLogs = &logWatch{}
+
+type logWatch struct {
+	mu      sync.Mutex
+	needles map[string][]string // needle -> lines that contained it
+}
+
+// watch starts recording the info lines containing needle, and returns a function
+// that reports them.
+func (w *logWatch) watch(needle string) func() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.needles == nil {
+		w.needles = map[string][]string{}
+	}
+	w.needles[needle] = nil
+	return func() []string {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return append([]string(nil), w.needles[needle]...)
+	}
+}
+
+func (w *logWatch) check(line string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for needle := range w.needles {
+		if strings.Contains(line, needle) {
+			w.needles[needle] = append(w.needles[needle], line)
+		}
+	}
+}
+
+// teeSink passes everything to the suite's logger and shows info lines to infoLogs.
+type teeSink struct {
+	logr.LogSink
+	names  []string
+	values []any
+}
+
+func withInfoWatch(l logr.Logger) logr.Logger { return logr.New(teeSink{LogSink: l.GetSink()}) }
+
+func (t teeSink) Enabled(level int) bool { return level == 0 || t.LogSink.Enabled(level) }
+
+func (t teeSink) Info(level int, msg string, kv ...any) {
+	if level == 0 {
+		infoLogs.check(t.render(nil, msg, kv))
+	}
+	if t.LogSink.Enabled(level) {
+		t.LogSink.Info(level, msg, kv...)
+	}
+}
+
+func (t teeSink) Error(err error, msg string, kv ...any) {
+	infoLogs.check(t.render(err, msg, kv))
+	t.LogSink.Error(err, msg, kv...)
+}
+
+func (t teeSink) WithValues(kv ...any) logr.LogSink {
+	return teeSink{LogSink: t.LogSink.WithValues(kv...), names: t.names, values: append(append([]any(nil), t.values...), kv...)}
+}
+
+func (t teeSink) WithName(name string) logr.LogSink {
+	return teeSink{LogSink: t.LogSink.WithName(name), names: append(append([]string(nil), t.names...), name), values: t.values}
+}
+
+func (t teeSink) render(err error, msg string, kv []any) string {
+	return fmt.Sprintf("%s %s err=%v %v %v", strings.Join(t.names, "."), msg, err, t.values, kv)
+}
