@@ -129,6 +129,7 @@ func run(ctx context.Context, o options) error {
 		Observer:         metrics.ObserveSeamRequest,
 		Logger:           ctrl.Log.WithName("seam"),
 		AllowedEndpoints: o.allowedEndpoints,
+		Escrow:           connection.NewKeyEscrow(mgr.GetClient(), mgr.GetAPIReader(), o.operatorNamespace),
 	})
 	if err := controller.Setup(ctx, mgr, controller.Config{
 		Connections:             resolver,

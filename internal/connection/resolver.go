@@ -106,6 +106,8 @@ type Options struct {
 	// AllowedEndpoints are the only endpoints requests are sent to (--allowed-endpoints).
 	// Nil allows Seam's production API only.
 	AllowedEndpoints *EndpointPolicy
+	// Escrow keeps each connection's key for the teardown of its AcsUsers; nil keeps none.
+	Escrow *KeyEscrow
 }
 
 // Resolver resolves connections and caches one client per connection.
@@ -159,7 +161,10 @@ type settings struct {
 }
 
 // ForAcsUser resolves the connection an AcsUser refers to.
+// An AcsUser being deleted may use the escrowed key when its connection's Secret is
+// already gone (a namespace deleted with everything in it).
 func (r *Resolver) ForAcsUser(ctx context.Context, u *seamv1alpha1.AcsUser) (*Resolved, error) {
+	teardown := !u.DeletionTimestamp.IsZero()
 	ref := u.Spec.ConnectionRef
 	if ref.Kind == seamv1alpha1.ClusterSeamConnectionKind {
 		s, err := r.clusterSettings(ctx, ref.Name)
@@ -169,13 +174,17 @@ func (r *Resolver) ForAcsUser(ctx context.Context, u *seamv1alpha1.AcsUser) (*Re
 		if err := r.checkNamespaceAllowed(ctx, s, u.Namespace); err != nil {
 			return nil, err
 		}
-		return r.resolve(ctx, s)
+		return r.resolve(ctx, s, teardown)
 	}
-	return r.ForSeamConnection(ctx, types.NamespacedName{Namespace: u.Namespace, Name: ref.Name})
+	return r.forSeamConnection(ctx, types.NamespacedName{Namespace: u.Namespace, Name: ref.Name}, teardown)
 }
 
 // ForSeamConnection resolves a namespaced connection.
 func (r *Resolver) ForSeamConnection(ctx context.Context, name types.NamespacedName) (*Resolved, error) {
+	return r.forSeamConnection(ctx, name, false)
+}
+
+func (r *Resolver) forSeamConnection(ctx context.Context, name types.NamespacedName, teardown bool) (*Resolved, error) {
 	conn := &seamv1alpha1.SeamConnection{}
 	if err := r.reader.Get(ctx, name, conn); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -184,7 +193,15 @@ func (r *Resolver) ForSeamConnection(ctx context.Context, name types.NamespacedN
 		}
 		return nil, err
 	}
-	return r.resolve(ctx, settingsOfSeamConnection(conn))
+	return r.resolve(ctx, settingsOfSeamConnection(conn), teardown)
+}
+
+// ReleaseKey forgets the escrowed key of a connection that is gone.
+func (r *Resolver) ReleaseKey(ctx context.Context, connectionKey string) error {
+	if r.opts.Escrow == nil {
+		return nil
+	}
+	return r.opts.Escrow.Delete(ctx, connectionKey)
 }
 
 // ForClusterSeamConnection resolves a cluster-scoped connection without a namespace check.
@@ -193,7 +210,7 @@ func (r *Resolver) ForClusterSeamConnection(ctx context.Context, name string) (*
 	if err != nil {
 		return nil, err
 	}
-	return r.resolve(ctx, s)
+	return r.resolve(ctx, s, false)
 }
 
 func settingsOfSeamConnection(c *seamv1alpha1.SeamConnection) settings {
@@ -254,28 +271,50 @@ func (r *Resolver) checkNamespaceAllowed(ctx context.Context, s settings, namesp
 
 // resolve checks the endpoint before anything else: a connection the installer did not
 // allow must not even cost a Secret read, let alone a request.
-func (r *Resolver) resolve(ctx context.Context, s settings) (*Resolved, error) {
+func (r *Resolver) resolve(ctx context.Context, s settings, teardown bool) (*Resolved, error) {
 	if err := r.checkEndpoint(&s); err != nil {
 		return nil, err
 	}
-	data, version, err := r.secretData(ctx, s.secret)
-	if apierrors.IsNotFound(err) {
-		return nil, &Error{Reason: ReasonSecretNotFound,
-			Message: fmt.Sprintf("Secret %q in namespace %q (the API key of %s) not found", s.secret.Name, s.secret.Namespace, s.key)}
-	}
+	apiKey, version, err := r.apiKey(ctx, s, teardown)
 	if err != nil {
 		return nil, err
-	}
-	apiKey := string(data[s.secretKey])
-	if apiKey == "" {
-		return nil, &Error{Reason: ReasonSecretKeyMissing, Terminal: true,
-			Message: fmt.Sprintf("Secret %q in namespace %q has no key %q (the API key of %s)", s.secret.Name, s.secret.Namespace, s.secretKey, s.key)}
 	}
 	c, entry, err := r.clientFor(s, apiKey, version)
 	if err != nil {
 		return nil, err
 	}
 	return &Resolved{Key: s.key, Client: c, WorkspaceID: s.workspaceID, entry: entry}, nil
+}
+
+// apiKey reads the connection's key from its Secret and keeps the escrow's copy
+// current; during a teardown, a Secret already gone falls back on that copy.
+func (r *Resolver) apiKey(ctx context.Context, s settings, teardown bool) (key, version string, err error) {
+	data, version, err := r.secretData(ctx, s.secret)
+	if apierrors.IsNotFound(err) {
+		if teardown && r.opts.Escrow != nil {
+			if key, escrowVersion, eerr := r.opts.Escrow.Load(ctx, s.key); eerr == nil && key != "" {
+				return key, "escrow@" + escrowVersion, nil
+			}
+		}
+		return "", "", &Error{Reason: ReasonSecretNotFound,
+			Message: fmt.Sprintf("Secret %q in namespace %q (the API key of %s) not found", s.secret.Name, s.secret.Namespace, s.key)}
+	}
+	if err != nil {
+		return "", "", err
+	}
+	key = string(data[s.secretKey])
+	if key == "" {
+		return "", "", &Error{Reason: ReasonSecretKeyMissing, Terminal: true,
+			Message: fmt.Sprintf("Secret %q in namespace %q has no key %q (the API key of %s)", s.secret.Name, s.secret.Namespace, s.secretKey, s.key)}
+	}
+	if r.opts.Escrow != nil {
+		if err := r.opts.Escrow.Store(ctx, s.key, key); err != nil {
+			// The connection works without it; only a later teardown in the wrong
+			// order would miss the key. Say so, do not fail.
+			r.opts.Logger.Info("Could not keep the API key for teardown", "connection", s.key, "error", err.Error())
+		}
+	}
+	return key, version, nil
 }
 
 // checkEndpoint applies the manager's --allowed-endpoints and, for plain http, the

@@ -107,10 +107,27 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 		return r.reportRemoteDeleted(ctx, conn, u)
 	}
 	recordObservation(u, observed)
+	if observed.Groups == nil {
+		// The server cannot report membership: the diff trusts what status recorded,
+		// so it must not be a cached copy older than the last write.
+		if err := r.refreshRecordedGroups(ctx, u); err != nil {
+			return ctrl.Result{RequeueAfter: conflictRetry}, client.IgnoreNotFound(err)
+		}
+	}
 	if actions := Diff(u.Spec, observed, u.Status.AccessGroupIDs, r.now()); len(actions) > 0 {
 		return r.act(ctx, conn, u, actions)
 	}
 	return r.report(ctx, u, observed), nil
+}
+
+// refreshRecordedGroups replaces the recorded membership with the apiserver's.
+func (r *AcsUserReconciler) refreshRecordedGroups(ctx context.Context, u *seamv1alpha1.AcsUser) error {
+	live := &seamv1alpha1.AcsUser{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
+		return err
+	}
+	u.Status.AccessGroupIDs = live.Status.AccessGroupIDs
+	return nil
 }
 
 // patchStatus writes status if it changed, as a merge patch of status alone: no

@@ -352,6 +352,19 @@ var _ = Describe("Teardown (issue 9)", func() {
 			Expect(k8s.List(suiteCtx, &secrets, client.InNamespace(w.ns))).To(Succeed())
 			return len(left.Items) + len(conns.Items) + len(secrets.Items)
 		}, time.Minute).Should(BeZero())
+		Eventually(func() []string { return escrowedKeysOf(w.ns) }).Should(BeEmpty(), "the key kept for teardown goes with its connection")
+	})
+
+	It("10: keeps a copy of the key only in the operator's namespace, while the connection lives", func() {
+		w := newWorld(sandbox.Options{})
+		w.newAcsUser("kept")
+		w.waitReady("kept")
+		Expect(escrowedKeysOf(w.ns)).To(HaveLen(1))
+		w.setKey(sandbox.DefaultSeedAPIKey + "x")
+		Eventually(func() string { return connReady(w, "seam") }).Should(Equal("False/Unauthorized"))
+		Eventually(func() []string { return escrowedKeysOf(w.ns) }).Should(ConsistOf(sandbox.DefaultSeedAPIKey+"x"), "a rotation updates the copy")
+		w.setKey(sandbox.DefaultSeedAPIKey)
+		Eventually(func() []string { return escrowedKeysOf(w.ns) }).Should(ConsistOf(sandbox.DefaultSeedAPIKey))
 	})
 
 	It("10: keeps a connection in use, and says so", func() {
@@ -369,3 +382,18 @@ var _ = Describe("Teardown (issue 9)", func() {
 		}).Should(BeTrue())
 	})
 })
+
+// escrowedKeysOf lists the API keys the operator keeps, in its own namespace, for the
+// connections of namespace ns.
+func escrowedKeysOf(ns string) []string {
+	var secrets corev1.SecretList
+	Expect(k8s.List(suiteCtx, &secrets, client.InNamespace(operatorNamespace),
+		client.MatchingLabels{"app.kubernetes.io/component": "api-key-escrow"})).To(Succeed())
+	var keys []string
+	for _, s := range secrets.Items {
+		if strings.HasPrefix(s.Annotations["seam.acs-operator.io/connection"], seamv1alpha1.SeamConnectionKind+"/"+ns+"/") {
+			keys = append(keys, string(s.Data["apiKey"]))
+		}
+	}
+	return keys
+}

@@ -115,11 +115,7 @@ func withoutOwnRecords(annotations map[string]string) map[string]string {
 }
 
 func (r *AcsUserReconciler) usersOfConnection(ctx context.Context, o client.Object) []reconcile.Request {
-	key := indexKey(seamv1alpha1.SeamConnectionKind, o.GetNamespace(), o.GetName())
-	if _, cluster := o.(*seamv1alpha1.ClusterSeamConnection); cluster {
-		key = indexKey(seamv1alpha1.ClusterSeamConnectionKind, o.GetName())
-	}
-	return acsUsersUsing(ctx, r.Client, key)
+	return acsUsersUsing(ctx, r.Client, connectionKey(o))
 }
 
 func (r *AcsUserReconciler) usersOfSecret(ctx context.Context, o client.Object) []reconcile.Request {

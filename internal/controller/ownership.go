@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -127,7 +128,11 @@ func (r *AcsUserReconciler) checkOwnership(ctx context.Context, conn *connection
 		return r.resync(), true, nil
 	}
 	if err := r.recordOwnership(ctx, u, claim{WorkspaceID: ws, AcsUserID: own.claim.AcsUserID}); err != nil {
-		return ctrl.Result{RequeueAfter: conflictRetry}, true, client.IgnoreNotFound(err)
+		// A conflict means the cached copy was stale: come back with the current one.
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			err = nil
+		}
+		return ctrl.Result{RequeueAfter: conflictRetry}, true, err
 	}
 	return ctrl.Result{}, false, nil
 }

@@ -103,6 +103,7 @@ func startManager(ctx context.Context, o managerOptions) <-chan struct{} {
 		Logger:           ctrl.Log.WithName("seam"),
 		ClientDefaults:   seam.Config{Transport: o.transport, Timeout: 5 * time.Second, MaxRetryWait: 5 * time.Second},
 		AllowedEndpoints: allowedEndpoints,
+		Escrow:           connection.NewKeyEscrow(mgr.GetClient(), mgr.GetAPIReader(), operatorNamespace),
 	})
 	Expect(controller.Setup(ctx, mgr, controller.Config{
 		Connections: resolver, ResyncPeriod: resyncPeriod, CreateGrace: createGrace, MaxConcurrentReconciles: 4,

@@ -43,7 +43,7 @@ var _ = Describe("The Helm chart", func() {
 		Expect(kinds(objs)).To(Equal([]string{
 			"ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding",
 			"CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
-			"Deployment", "Role", "RoleBinding", "Service", "ServiceAccount",
+			"Deployment", "Role", "Role", "RoleBinding", "RoleBinding", "Service", "ServiceAccount",
 		}))
 
 		deploy := into(find(objs, "Deployment", "-controller-manager"), &appsv1.Deployment{})
@@ -72,9 +72,10 @@ var _ = Describe("The Helm chart", func() {
 		}))
 		reader := into(find(objs, "ClusterRole", "-metrics-reader"), &rbacv1.ClusterRole{})
 		Expect(permissions(reader.Rules)).To(Equal([]string{"url=/metrics verb=get"}))
-		signing := into(find(objs, "Role", "-signing-key-role"), &rbacv1.Role{})
+		signing := into(find(objs, "Role", "-own-secrets-role"), &rbacv1.Role{})
 		Expect(signing.Namespace).To(Equal(releaseNS))
-		Expect(permissions(signing.Rules)).To(Equal([]string{"group= resource=secrets name= verb=create"}))
+		Expect(permissions(signing.Rules)).To(ConsistOf("group= resource=secrets name= verb=create",
+			"group= resource=secrets name= verb=update", "group= resource=secrets name= verb=delete"))
 		le := into(find(objs, "Role", "-leader-election-role"), &rbacv1.Role{})
 		Expect(le.Namespace).To(Equal(releaseNS))
 		Expect(permissions(le.Rules)).To(ContainElements(
@@ -127,7 +128,7 @@ var _ = Describe("The Helm chart", func() {
 			"ClusterRole", "ClusterRoleBinding",
 			"CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
 			"Deployment", "Role", "RoleBinding", "ServiceAccount",
-		}), "the signing key Role stays: the manager needs it whatever the values")
+		}), "the own-secrets Role stays: the manager needs it whatever the values")
 		c := into(find(objs, "Deployment", "-controller-manager"), &appsv1.Deployment{}).Spec.Template.Spec.Containers[0]
 		Expect(c.Args).To(ContainElements("--leader-elect=false", "--metrics-bind-address=0"))
 		dryRunApply(out)

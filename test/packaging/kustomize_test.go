@@ -20,9 +20,10 @@ var _ = Describe("The kustomize config", func() {
 			"CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
 			"Deployment", "Namespace", "Role", "Role", "RoleBinding", "RoleBinding", "Service", "ServiceAccount",
 		}))
-		signing := into(find(objs, "Role", "-signing-key-role"), &rbacv1.Role{})
-		Expect(permissions(signing.Rules)).To(Equal([]string{"group= resource=secrets name= verb=create"}),
-			"the manager creates its signing key Secret in its own namespace, and nothing else there")
+		signing := into(find(objs, "Role", "-own-secrets-role"), &rbacv1.Role{})
+		Expect(permissions(signing.Rules)).To(ConsistOf("group= resource=secrets name= verb=create",
+			"group= resource=secrets name= verb=update", "group= resource=secrets name= verb=delete"),
+			"the manager writes Secrets in its own namespace only")
 		for _, o := range objs {
 			Expect(o.GetLabels()).To(HaveKeyWithValue("app.kubernetes.io/part-of", "acs-operator"), o.GetKind()+"/"+o.GetName())
 			switch o.GetKind() {
