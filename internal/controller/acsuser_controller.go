@@ -139,7 +139,13 @@ func (r *AcsUserReconciler) patchStatus(ctx context.Context, u *seamv1alpha1.Acs
 	}
 	base := u.DeepCopy()
 	base.Status = *before
-	if perr := r.Status().Patch(ctx, u, client.MergeFrom(base)); perr != nil {
+	return patchStatusFrom(ctx, r.Client, u, base, result, err)
+}
+
+// patchStatusFrom merge-patches obj's status from base, the object with the status it
+// had when the reconcile began. A conflict or a vanished object requeues quietly.
+func patchStatusFrom(ctx context.Context, c client.Client, obj, base client.Object, result ctrl.Result, err error) (ctrl.Result, error) {
+	if perr := c.Status().Patch(ctx, obj, client.MergeFrom(base)); perr != nil {
 		switch {
 		case apierrors.IsNotFound(perr):
 		case apierrors.IsConflict(perr):

@@ -24,6 +24,15 @@ func (r *AcsUserReconciler) reconcileDelete(ctx context.Context, u *seamv1alpha1
 	if !controllerutil.ContainsFinalizer(u, Finalizer) {
 		return ctrl.Result{}, nil
 	}
+	// Credentials first: each is revoked in Seam before the user goes.
+	if left, err := credentialsFirst(ctx, r.Client, u); err != nil || left > 0 {
+		if err != nil {
+			return r.blockDelete(ctx, u, err)
+		}
+		r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonDeleting, synced: true,
+			message: fmt.Sprintf("Waiting for %d AcsCredential(s) of this user to be deleted from Seam first", left)})
+		return ctrl.Result{RequeueAfter: time.Second}, nil
+	}
 	if u.Spec.DeletionPolicy == seamv1alpha1.DeletionPolicyOrphan {
 		r.Recorder.Eventf(u, nil, "Normal", "Orphaned", "Delete", "Left ACS user %s in Seam (deletionPolicy: Orphan)", u.Status.AcsUserID)
 		return ctrl.Result{}, r.release(ctx, u)

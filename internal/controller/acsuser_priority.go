@@ -23,7 +23,7 @@ const (
 	priorityResync = handler.LowPriority
 )
 
-// revokeFirst enqueues AcsUser events, revocations ahead of everything else.
+// revokeFirst enqueues AcsUser and AcsCredential events, revocations ahead of everything else.
 func revokeFirst() handler.TypedEventHandler[client.Object, reconcile.Request] {
 	return handler.TypedFuncs[client.Object, reconcile.Request]{
 		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -50,6 +50,14 @@ func requestFor(o client.Object) reconcile.Request {
 
 // isRevocation reports whether an update takes access away.
 func isRevocation(oldObj, newObj client.Object) bool {
+	if oldObj.GetDeletionTimestamp().IsZero() && !newObj.GetDeletionTimestamp().IsZero() {
+		return true // a deletion, of a user or of a credential
+	}
+	if o, ok := oldObj.(*seamv1alpha1.AcsCredential); ok {
+		n := newObj.(*seamv1alpha1.AcsCredential)
+		// An end moved earlier takes access away sooner.
+		return n.Spec.EndsAt != nil && (o.Spec.EndsAt == nil || n.Spec.EndsAt.Before(o.Spec.EndsAt))
+	}
 	o, okOld := oldObj.(*seamv1alpha1.AcsUser)
 	n, okNew := newObj.(*seamv1alpha1.AcsUser)
 	if !okOld || !okNew {

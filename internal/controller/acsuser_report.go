@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
@@ -70,20 +71,25 @@ func specNotes(spec seamv1alpha1.AcsUserSpec, u *seam.AcsUser, now time.Time) []
 // outcome is settled, and emits a Warning event when a problem first appears (not on
 // every reconcile that sees it again).
 func (r *AcsUserReconciler) conclude(ctx context.Context, u *seamv1alpha1.AcsUser, o outcome) {
-	prev := meta.FindStatusCondition(u.Status.Conditions, ConditionReady)
+	concludeOn(ctx, r.Recorder, u, &u.Status.Conditions, &u.Status.ObservedGeneration, o)
+}
+
+// concludeOn is conclude for any kind with conditions and an observedGeneration.
+func concludeOn(ctx context.Context, rec EventRecorder, obj client.Object, conditions *[]metav1.Condition, observedGeneration *int64, o outcome) {
+	prev := meta.FindStatusCondition(*conditions, ConditionReady)
 	changed := prev == nil || prev.Reason != o.reason || prev.Message != o.message
 	if changed && o.ready == metav1.ConditionFalse && (o.stalled || o.reason == ReasonDeleteBlocked) {
-		r.Recorder.Eventf(u, nil, "Warning", o.reason, "Reconcile", "%s", o.message)
+		rec.Eventf(obj, nil, "Warning", o.reason, "Reconcile", "%s", o.message)
 	}
 	if changed && o.ready == metav1.ConditionTrue && strings.Contains(o.message, "Seam warns") {
-		r.Recorder.Eventf(u, nil, "Warning", "RemoteWarning", "Reconcile", "%s", o.message)
+		rec.Eventf(obj, nil, "Warning", "RemoteWarning", "Reconcile", "%s", o.message)
 	}
 	if changed {
-		logf.FromContext(ctx).Info("AcsUser condition changed", "ready", o.ready, "reason", o.reason)
+		logf.FromContext(ctx).Info("Condition changed", "ready", o.ready, "reason", o.reason)
 	}
-	setConditions(&u.Status.Conditions, u.Generation, o)
+	setConditions(conditions, obj.GetGeneration(), o)
 	if o.settled {
-		u.Status.ObservedGeneration = u.Generation
+		*observedGeneration = obj.GetGeneration()
 	}
 }
 

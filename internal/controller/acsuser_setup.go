@@ -111,6 +111,7 @@ func withoutOwnRecords(annotations map[string]string) map[string]string {
 	out := maps.Clone(annotations)
 	delete(out, AnnotationCreatePending)
 	delete(out, AnnotationAcsUser)
+	delete(out, AnnotationAcsCredential)
 	return out
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
@@ -72,20 +73,31 @@ func (m createMarker) encode(key *signing.Key, uid types.UID) string {
 
 // createMarkerOf reads and verifies the object's create marker.
 func createMarkerOf(key *signing.Key, u *seamv1alpha1.AcsUser) (createMarker, markerState) {
-	v, ok := u.Annotations[AnnotationCreatePending]
+	m, state := readCreateMarker(key, u, "system", "fullName")
+	return m, state
+}
+
+// readCreateMarker reads and verifies the create marker of any object. A signed
+// marker without every one of the required fields was not made for this kind of
+// object: the operator always sends them.
+func readCreateMarker(key *signing.Key, obj metav1.Object, required ...string) (createMarker, markerState) {
+	v, ok := obj.GetAnnotations()[AnnotationCreatePending]
 	if !ok {
 		return createMarker{}, markerAbsent
 	}
 	parts, mac, ok := signing.Fields(v)
-	if !ok || len(parts) != 3 || !key.Verify(mac, markerMACParts(u.UID, parts[0], parts[1], parts[2])...) {
+	if !ok || len(parts) != 3 || !key.Verify(mac, markerMACParts(obj.GetUID(), parts[0], parts[1], parts[2])...) {
 		return createMarker{}, markerUnverified
 	}
 	at, err := time.Parse(time.RFC3339, parts[0])
 	m := createMarker{At: at, Hash: parts[1], Fields: strings.Split(parts[2], ",")}
-	// The operator always sends the system and the name: a signed marker without
-	// them was not made by markerFor.
-	if err != nil || !slices.Contains(m.Fields, "system") || !slices.Contains(m.Fields, "fullName") {
+	if err != nil {
 		return createMarker{}, markerUnverified
+	}
+	for _, f := range required {
+		if !slices.Contains(m.Fields, f) {
+			return createMarker{}, markerUnverified
+		}
 	}
 	return m, markerValid
 }

@@ -13,6 +13,10 @@ import (
 // not watched: they may keep a redacted excerpt of what a server answered.
 var infoLogs = &logWatch{}
 
+// allLogs watches every line at every verbosity, whether the suite's logger prints
+// it or not: for what must never be logged at all (a PIN).
+var allLogs = &logWatch{}
+
 type logWatch struct {
 	mu      sync.Mutex
 	needles map[string][]string // needle -> lines that contained it
@@ -53,11 +57,14 @@ type teeSink struct {
 
 func withInfoWatch(l logr.Logger) logr.Logger { return logr.New(teeSink{LogSink: l.GetSink()}) }
 
-func (t teeSink) Enabled(level int) bool { return level == 0 || t.LogSink.Enabled(level) }
+// Enabled is true at every level, so allLogs sees the most verbose lines too.
+func (t teeSink) Enabled(int) bool { return true }
 
 func (t teeSink) Info(level int, msg string, kv ...any) {
+	line := t.render(nil, msg, kv)
+	allLogs.check(line)
 	if level == 0 {
-		infoLogs.check(t.render(nil, msg, kv))
+		infoLogs.check(line)
 	}
 	if t.LogSink.Enabled(level) {
 		t.LogSink.Info(level, msg, kv...)
@@ -65,7 +72,9 @@ func (t teeSink) Info(level int, msg string, kv ...any) {
 }
 
 func (t teeSink) Error(err error, msg string, kv ...any) {
-	infoLogs.check(t.render(err, msg, kv))
+	line := t.render(err, msg, kv)
+	allLogs.check(line)
+	infoLogs.check(line)
 	t.LogSink.Error(err, msg, kv...)
 }
 

@@ -58,6 +58,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := users.SetupWithManager(ctx, mgr, Options{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles}); err != nil {
 		return err
 	}
+	credentials := &AcsCredentialReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Connections: cfg.Connections,
+		ResyncPeriod: cfg.ResyncPeriod, CreateGrace: cfg.CreateGrace, CreateTimeout: cfg.CreateTimeout,
+		SeamBudget: cfg.SeamBudget, Signer: key,
+	}
+	if err := credentials.SetupWithManager(ctx, mgr, Options{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles}); err != nil {
+		return err
+	}
 	for _, cluster := range []bool{false, true} {
 		conns := &ConnectionReconciler{Client: mgr.GetClient(), Recorder: recorder, Connections: cfg.Connections,
 			ResyncPeriod: cfg.ResyncPeriod, Cluster: cluster}

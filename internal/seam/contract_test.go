@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -99,7 +100,10 @@ func TestContractSkipListNamesRealCases(t *testing.T) {
 }
 
 // sandboxTarget seeds the sandbox like hack/fake-seam/start.mjs seeds the fake.
-func sandboxTarget(t *testing.T) target {
+func sandboxTarget(t *testing.T) target { return sandboxTargetWrapped(t, nil) }
+
+// sandboxTargetWrapped serves the sandbox through wrap (nil: as it is).
+func sandboxTargetWrapped(t *testing.T, wrap func(http.Handler) http.Handler) target {
 	seed := sandbox.Seed{
 		Workspaces: []sandbox.SeedWorkspace{{ID: "ws_contract", Name: "Contract test workspace"}},
 		APIKeys:    []sandbox.SeedAPIKey{{Key: "seam_contracttest1_sandboxKeyNotSecret", WorkspaceID: "ws_contract"}},
@@ -111,7 +115,11 @@ func sandboxTarget(t *testing.T) target {
 		},
 		UserIdentities: []sandbox.SeedUserIdentity{{ID: "uid_contract", WorkspaceID: "ws_contract", Email: "identity@example.com", FullName: "Identity Person", Phone: "+15555550100"}},
 	}
-	srv := httptest.NewServer(sandbox.New(seed, sandbox.Options{}))
+	var h http.Handler = sandbox.New(seed, sandbox.Options{})
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return target{
 		name: "sandbox", endpoint: srv.URL, apiKey: seed.APIKeys[0].Key, workspaceID: "ws_contract",

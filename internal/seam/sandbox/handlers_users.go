@@ -88,17 +88,7 @@ func (st *store) getUser(c *call) response {
 	if e := p.err(); e != nil {
 		return errorResponse(e)
 	}
-	var u *userRecord
-	if hasID {
-		u = st.userInWorkspace(c, id)
-	} else {
-		for _, cand := range st.usersSorted(func(x *userRecord) bool {
-			return x.workspaceID == c.workspaceID && x.identityID == identityID && x.systemID == systemID
-		}) {
-			u = cand
-			break
-		}
-	}
+	u := st.userByIDOrIdentity(c, id, hasID, identityID, systemID)
 	if u == nil {
 		return errorResponse(errUserNotFound())
 	}
@@ -106,33 +96,12 @@ func (st *store) getUser(c *call) response {
 }
 
 func (st *store) listUsers(c *call) response {
-	p := c.p
-	q := map[string]string{}
-	str := func(name string) string {
-		v, set, _ := p.str(name)
-		if set {
-			q[name] = v
-		}
-		return v
-	}
-	systemID := str("acs_system_id")
-	identityID := str("user_identity_id")
-	identityEmail := str("user_identity_email_address")
-	identityPhone := str("user_identity_phone_number")
-	search := strings.ToLower(str("search"))
-	createdBefore, _ := p.datetime("created_before")
-	if createdBefore != nil {
-		q["created_before"] = seamTime(*createdBefore)
-	}
-	limit, hasLimit := p.integer("limit", 1, 10000)
-	if !hasLimit {
-		limit = 500
-	}
-	q["limit"] = itoa(limit)
-	cur, hasCursor := p.cursor("page_cursor")
-	if e := p.err(); e != nil {
+	lq := c.p.listQuery("acs_system_id", "user_identity_id", "user_identity_email_address", "user_identity_phone_number", "search")
+	if e := c.p.err(); e != nil {
 		return errorResponse(e)
 	}
+	f := lq.filters
+	systemID, identityID, search := f["acs_system_id"], f["user_identity_id"], strings.ToLower(f["search"])
 	if systemID != "" {
 		if sys, ok := st.systems[systemID]; !ok || sys.WorkspaceID != c.workspaceID {
 			return errorResponse(errSystemNotFound())
@@ -143,21 +112,12 @@ func (st *store) listUsers(c *call) response {
 		return u.workspaceID == c.workspaceID &&
 			(systemID == "" || u.systemID == systemID) &&
 			(identityID == "" || u.identityID == identityID) &&
-			(identityEmail == "" || (u.identityID != "" && id.Email == identityEmail)) &&
-			(identityPhone == "" || (u.identityID != "" && id.Phone == identityPhone)) &&
-			(createdBefore == nil || u.createdAt.Before(*createdBefore)) &&
+			(f["user_identity_email_address"] == "" || (u.identityID != "" && id.Email == f["user_identity_email_address"])) &&
+			(f["user_identity_phone_number"] == "" || (u.identityID != "" && id.Phone == f["user_identity_phone_number"])) &&
+			lq.createdBeforeOK(u.createdAt) &&
 			(search == "" || matchesSearch(u, search))
 	})
-	var after *cursor
-	if hasCursor {
-		after = &cur
-	}
-	page, next := paginate(users, limit, after)
-	rendered := make([]map[string]any, 0, len(page))
-	for _, u := range page {
-		rendered = append(rendered, st.renderUser(u))
-	}
-	return okResponse(map[string]any{"acs_users": rendered, "pagination": paginationJSON(next, q, c.pageURL)})
+	return page(lq, c, "acs_users", users, st.renderUser)
 }
 
 func matchesSearch(u *userRecord, lowerNeedle string) bool {
@@ -265,7 +225,10 @@ func (st *store) deleteUser(c *call) response {
 	body := map[string]any{"acs_user": st.renderUser(u)}
 	if !u.hasPending("deleting") {
 		st.mutate(u, c.now, "deleting", "User is being deleted from the access system", nil, nil,
-			func(st *store, u *userRecord) { delete(st.users, u.id) })
+			func(st *store, u *userRecord) {
+				delete(st.users, u.id)
+				st.deleteCredentialsOf(u.id) // Seam invalidates a deleted user's credentials
+			})
 	}
 	return okResponse(body)
 }

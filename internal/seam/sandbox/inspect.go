@@ -114,6 +114,7 @@ func (s *Server) DeleteUserOutOfBand(id string) error {
 		return fmt.Errorf("sandbox: no user %q", id)
 	}
 	delete(s.st.users, id)
+	s.st.deleteCredentialsOf(id)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"time"
 )
 
 // cursor is keyset pagination over the list order (created_at, then creation
@@ -46,25 +47,80 @@ func (p *params) cursor(name string) (cursor, bool) {
 	return c, ok
 }
 
-func (u *userRecord) after(c cursor) bool {
-	t := u.createdAt.UnixNano()
-	return t > c.CreatedAt || (t == c.CreatedAt && u.seq > c.Seq)
+// listed is a record in list order: created_at, then creation sequence.
+type listed interface {
+	position() cursor
 }
 
-// paginate returns up to limit users after the cursor (users must be in list
-// order) and the cursor of the next page, nil on the last page.
-func paginate(users []*userRecord, limit int, after *cursor) ([]*userRecord, *cursor) {
+func (u *userRecord) position() cursor { return cursor{CreatedAt: u.createdAt.UnixNano(), Seq: u.seq} }
+
+func (c cursor) before(o cursor) bool {
+	return c.CreatedAt < o.CreatedAt || (c.CreatedAt == o.CreatedAt && c.Seq < o.Seq)
+}
+
+// paginate returns up to limit records after the cursor (records must be in
+// list order) and the cursor of the next page, nil on the last page.
+func paginate[T listed](items []T, limit int, after *cursor) ([]T, *cursor) {
 	start := 0
 	if after != nil {
-		start = sort.Search(len(users), func(i int) bool { return users[i].after(*after) })
+		start = sort.Search(len(items), func(i int) bool { return after.before(items[i].position()) })
 	}
-	end := min(start+limit, len(users))
-	page := users[start:end]
-	if end >= len(users) || len(page) == 0 {
+	end := min(start+limit, len(items))
+	page := items[start:end]
+	if end >= len(items) || len(page) == 0 {
 		return page, nil
 	}
-	last := page[len(page)-1]
-	return page, &cursor{CreatedAt: last.createdAt.UnixNano(), Seq: last.seq}
+	last := page[len(page)-1].position()
+	return page, &last
+}
+
+// listQuery is what every list route reads besides its filters: created_before,
+// limit (default 500) and page_cursor, and the query next_page_url repeats.
+type listQuery struct {
+	query         map[string]string
+	filters       map[string]string
+	createdBefore *time.Time
+	limit         int
+	after         *cursor
+}
+
+// listQuery reads the named string filters and the paging parameters.
+func (p *params) listQuery(filters ...string) listQuery {
+	lq := listQuery{query: map[string]string{}, filters: map[string]string{}}
+	for _, name := range filters {
+		if v, set, _ := p.str(name); set {
+			lq.query[name], lq.filters[name] = v, v
+		}
+	}
+	lq.createdBefore, _ = p.datetime("created_before")
+	if lq.createdBefore != nil {
+		lq.query["created_before"] = seamTime(*lq.createdBefore)
+	}
+	limit, hasLimit := p.integer("limit", 1, 10000)
+	if !hasLimit {
+		limit = 500
+	}
+	lq.limit = limit
+	lq.query["limit"] = itoa(limit)
+	if cur, ok := p.cursor("page_cursor"); ok {
+		lq.after = &cur
+	}
+	return lq
+}
+
+// createdBeforeOK applies created_before.
+func (lq listQuery) createdBeforeOK(t time.Time) bool {
+	return lq.createdBefore == nil || t.Before(*lq.createdBefore)
+}
+
+// page renders one page of items (in list order) under key, with its pagination.
+func page[T listed](lq listQuery, c *call, key string, items []T, render func(T) map[string]any) response {
+	pg, next := paginate(items, lq.limit, lq.after)
+	rendered := make([]map[string]any, 0, len(pg))
+	for _, it := range pg {
+		rendered = append(rendered, render(it))
+	}
+	return okResponse(map[string]any{key: rendered, "pagination": paginationJSON(next, lq.query, c.pageURL)})
 }
 
 func paginationJSON(next *cursor, query map[string]string, pageURL func(map[string]string) string) map[string]any {

@@ -77,6 +77,11 @@ func New(seed Seed, opts Options) *Server {
 		"/acs/access_groups/list_users":       {true, st.listGroupUsers},
 		"/acs/access_groups/add_user":         {false, st.setMembership(true)},
 		"/acs/access_groups/remove_user":      {false, st.setMembership(false)},
+		"/acs/credentials/create":             {false, st.createCredential},
+		"/acs/credentials/get":                {true, st.getCredential},
+		"/acs/credentials/list":               {true, st.listCredentials},
+		"/acs/credentials/update":             {false, st.updateCredential},
+		"/acs/credentials/delete":             {false, st.deleteCredential},
 	}
 	s.admin = s.adminMux()
 	return s

@@ -89,6 +89,7 @@ type store struct {
 	groupOrder  []string
 	identities  map[string]SeedUserIdentity
 	users       map[string]*userRecord
+	credentials map[string]*credentialRecord
 	seq         int
 	created     time.Time // seeded objects' created_at
 }
@@ -103,6 +104,7 @@ func newStore(seed Seed, mutationDelay time.Duration) *store {
 		groups:        map[string]SeedAccessGroup{},
 		identities:    map[string]SeedUserIdentity{},
 		users:         map[string]*userRecord{},
+		credentials:   map[string]*credentialRecord{},
 		created:       time.Now().UTC().Truncate(time.Millisecond),
 	}
 	for _, w := range seed.Workspaces {
