@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -66,6 +67,7 @@ func (e *KeyEscrow) Store(ctx context.Context, connectionKey, apiKey string) err
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{escrowDataKey: []byte(apiKey)},
 	}
+	ctx = SecretContext(ctx)
 	err := e.writer.Create(ctx, s)
 	if apierrors.IsAlreadyExists(err) {
 		current := &corev1.Secret{}
@@ -86,7 +88,7 @@ func (e *KeyEscrow) Store(ctx context.Context, connectionKey, apiKey string) err
 // Load returns the stored key of the connection and the copy's resourceVersion.
 func (e *KeyEscrow) Load(ctx context.Context, connectionKey string) (key, version string, err error) {
 	s := &corev1.Secret{}
-	if err := e.reader.Get(ctx, e.name(connectionKey), s); err != nil {
+	if err := e.reader.Get(SecretContext(ctx), e.name(connectionKey), s); err != nil {
 		return "", "", err
 	}
 	if s.Annotations[escrowConnectionAnnot] != connectionKey {
@@ -106,4 +108,12 @@ func (e *KeyEscrow) Delete(ctx context.Context, connectionKey string) error {
 	delete(e.stored, connectionKey)
 	e.mu.Unlock()
 	return nil
+}
+
+// SecretContext is ctx without its logger, for every call that reads or writes a
+// Secret holding a key or a PIN: client-go logs request and response bodies at its
+// most verbose levels (V(8)) through the context's logger, and such a body holds the
+// secret.
+func SecretContext(ctx context.Context) context.Context {
+	return logr.NewContext(ctx, logr.Discard())
 }

@@ -401,7 +401,7 @@ func (r *Resolver) secretData(ctx context.Context, name types.NamespacedName) (m
 		return known.data, known.resourceVersion, nil
 	}
 	secret := &corev1.Secret{}
-	if err := r.secrets.Get(ctx, name, secret); err != nil {
+	if err := r.secrets.Get(SecretContext(ctx), name, secret); err != nil {
 		return nil, "", err
 	}
 	r.mu.Lock()

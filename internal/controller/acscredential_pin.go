@@ -8,8 +8,6 @@ import (
 	"math/big"
 	"regexp"
 
-	"github.com/go-logr/logr"
-
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/connection"
 	"github.com/acs-operator/acs-operator/internal/seam"
 )
 
@@ -40,12 +39,9 @@ const (
 
 var pinDigits = regexp.MustCompile(`^\d+$`)
 
-// secretCtx is ctx without its logger, for the calls that carry a PIN: client-go logs
-// request and response bodies at its most verbose levels (V(8)) through the
-// context's logger, and a Secret's body holds the PIN.
-func secretCtx(ctx context.Context) context.Context {
-	return logr.NewContext(ctx, logr.Discard())
-}
+// secretCtx is ctx without its logger, for the calls that carry a PIN (see
+// connection.SecretContext).
+func secretCtx(ctx context.Context) context.Context { return connection.SecretContext(ctx) }
 
 // pinSourceError is a PIN that cannot be read; its message never holds the PIN.
 type pinSourceError struct{ msg string }

@@ -397,3 +397,20 @@ func escrowedKeysOf(ns string) []string {
 	}
 	return keys
 }
+
+var _ = Describe("The API key (issue 9 teardown, issue 15)", func() {
+	It("never appears in any log line, at any verbosity, through a whole life and a teardown", func() {
+		const key = "seam_sandbox_key_never_logged_0123"
+		seed := sandbox.DefaultSeed()
+		seed.APIKeys = append(seed.APIKeys, sandbox.SeedAPIKey{Key: key, WorkspaceID: seed.Workspaces[0].ID})
+		logged := allLogs.watch(key)
+		w := newWorldFrom("", seed, sandbox.Options{})
+		w.setKey(key)
+		w.newAcsUser("quiet")
+		w.waitReady("quiet")
+		Expect(escrowedKeysOf(w.ns)).To(ConsistOf(key))
+		Expect(k8s.Delete(suiteCtx, w.secret(""))).To(Succeed())
+		w.deleteAndWait("quiet")
+		Expect(logged()).To(BeEmpty())
+	})
+})

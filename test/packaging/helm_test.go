@@ -42,7 +42,7 @@ var _ = Describe("The Helm chart", func() {
 		objs := parseManifests(out)
 		Expect(kinds(objs)).To(Equal([]string{
 			"ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding",
-			"CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
+			"CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
 			"Deployment", "Role", "Role", "RoleBinding", "RoleBinding", "Service", "ServiceAccount",
 		}))
 
@@ -126,7 +126,7 @@ var _ = Describe("The Helm chart", func() {
 		objs := parseManifests(out)
 		Expect(kinds(objs)).To(Equal([]string{
 			"ClusterRole", "ClusterRoleBinding",
-			"CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
+			"CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
 			"Deployment", "Role", "RoleBinding", "ServiceAccount",
 		}), "the own-secrets Role stays: the manager needs it whatever the values")
 		c := into(find(objs, "Deployment", "-controller-manager"), &appsv1.Deployment{}).Spec.Template.Spec.Containers[0]

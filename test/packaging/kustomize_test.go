@@ -17,7 +17,7 @@ var _ = Describe("The kustomize config", func() {
 		objs := parseManifests(out)
 		Expect(kinds(objs)).To(Equal([]string{
 			"ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding",
-			"CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
+			"CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
 			"Deployment", "Namespace", "Role", "Role", "RoleBinding", "RoleBinding", "Service", "ServiceAccount",
 		}))
 		signing := into(find(objs, "Role", "-own-secrets-role"), &rbacv1.Role{})
