@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/go-logr/logr"
-	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -132,7 +131,7 @@ type apiKey struct {
 type cached struct {
 	fingerprint string // endpoint, workspace, secret resourceVersion: a change rebuilds the client
 	client      *seam.Client
-	limiter     *rate.Limiter // kept across rebuilds so a key rotation does not reset the budget
+	limiter     *seam.AdaptiveLimiter // kept across rebuilds so a key rotation does not reset the budget
 
 	wsMu        sync.Mutex
 	workspaceID string       // what /workspaces/get answered for workspaceOf
@@ -345,12 +344,11 @@ func (r *Resolver) clientFor(s settings, apiKey, secretVersion string) (*seam.Cl
 	defer r.mu.Unlock()
 	entry := r.clients[s.key]
 	if entry == nil {
-		entry = &cached{limiter: rate.NewLimiter(rps, burst)}
+		entry = &cached{limiter: seam.NewAdaptiveLimiter(rps, burst)}
 		r.clients[s.key] = entry
 	}
-	if entry.limiter.Limit() != rps || entry.limiter.Burst() != burst {
-		entry.limiter.SetLimit(rps)
-		entry.limiter.SetBurst(burst)
+	if ceiling, b := entry.limiter.Limit(); ceiling != rps || b != burst {
+		entry.limiter.SetLimit(rps, burst)
 	}
 	if entry.client != nil && entry.fingerprint == fingerprint {
 		return entry.client, entry, nil
@@ -373,7 +371,7 @@ func (r *Resolver) clientFor(s settings, apiKey, secretVersion string) (*seam.Cl
 	return c, entry, nil
 }
 
-func rateOf(rl *seamv1alpha1.RateLimit) (rate.Limit, int) {
+func rateOf(rl *seamv1alpha1.RateLimit) (float64, int) {
 	rps, burst := int32(10), int32(20)
 	if rl != nil {
 		if rl.RequestsPerSecond > 0 {
@@ -383,7 +381,7 @@ func rateOf(rl *seamv1alpha1.RateLimit) (rate.Limit, int) {
 			burst = rl.Burst
 		}
 	}
-	return rate.Limit(rps), int(burst)
+	return float64(rps), int(burst)
 }
 
 // secretData returns a Secret's data, read from the apiserver only when the cached

@@ -80,7 +80,9 @@ func (r *AcsCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	seamCtx, cancel := context.WithTimeout(ctx, r.SeamBudget)
 	defer cancel()
 	if !cred.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(seamCtx, cred)
+		// Deleting a credential takes access away: its calls go first through the
+		// connection's rate limit.
+		return r.reconcileDelete(seam.WithPriority(seamCtx, seam.PriorityRevoke), cred)
 	}
 	return r.reconcileNormal(seamCtx, cred)
 }

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -14,6 +15,7 @@ import (
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/connection"
+	"github.com/acs-operator/acs-operator/internal/seam"
 	"github.com/acs-operator/acs-operator/internal/signing"
 	"github.com/acs-operator/acs-operator/internal/snapshot"
 )
@@ -73,6 +75,11 @@ func (r *AcsUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	defer func() { result, err = r.patchStatus(ctx, u, before, result, err) }()
 	seamCtx, cancel := context.WithTimeout(ctx, r.SeamBudget)
 	defer cancel()
+	if revocationPending(u, r.now()) {
+		// This reconcile takes access away: its calls, the reads on the way
+		// included, get the connection's next tokens before any create or grant.
+		seamCtx = seam.WithPriority(seamCtx, seam.PriorityRevoke)
+	}
 
 	if !u.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(seamCtx, u)
@@ -128,6 +135,24 @@ func (r *AcsUserReconciler) refreshRecordedGroups(ctx context.Context, u *seamv1
 	}
 	u.Status.AccessGroupIDs = live.Status.AccessGroupIDs
 	return nil
+}
+
+// revocationPending reports, from the spec and the last observation alone, whether
+// the object asks for access to be taken away: deleted, suspended (or its schedule
+// ended) while last seen unsuspended, or out of a group it was last seen in.
+func revocationPending(u *seamv1alpha1.AcsUser, now time.Time) bool {
+	if !u.DeletionTimestamp.IsZero() {
+		return true
+	}
+	if effectivelySuspended(u.Spec, now) && (u.Status.IsSuspended == nil || !*u.Status.IsSuspended) {
+		return true
+	}
+	for _, g := range u.Status.AccessGroupIDs {
+		if !slices.Contains(u.Spec.AccessGroupIDs, seamv1alpha1.SeamID(g)) {
+			return true
+		}
+	}
+	return false
 }
 
 // patchStatus writes status if it changed, as a merge patch of status alone: no

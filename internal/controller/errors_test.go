@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/connection"
 	"github.com/acs-operator/acs-operator/internal/seam"
 )
@@ -55,6 +57,42 @@ func TestErrorPolicy(t *testing.T) {
 		}
 		if tc.deleting && o.settled {
 			t.Errorf("%s: a blocked deletion must not settle the generation", tc.reason)
+		}
+	}
+}
+
+func TestRevocationPending(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	yes, no := true, false
+	past := metav1.NewTime(now.Add(-time.Hour))
+	cases := []struct {
+		reason string
+		spec   seamv1alpha1.AcsUserSpec
+		status seamv1alpha1.AcsUserStatus
+		delete bool
+		want   bool
+	}{
+		{reason: "in sync: nothing urgent", status: seamv1alpha1.AcsUserStatus{IsSuspended: &no}},
+		{reason: "being deleted", delete: true, want: true},
+		{reason: "suspended, last seen unsuspended", spec: seamv1alpha1.AcsUserSpec{Suspended: true},
+			status: seamv1alpha1.AcsUserStatus{IsSuspended: &no}, want: true},
+		{reason: "suspended and seen suspended: done", spec: seamv1alpha1.AcsUserSpec{Suspended: true},
+			status: seamv1alpha1.AcsUserStatus{IsSuspended: &yes}},
+		{reason: "schedule ended, last seen unsuspended",
+			spec:   seamv1alpha1.AcsUserSpec{AccessSchedule: &seamv1alpha1.AccessSchedule{EndsAt: &past}},
+			status: seamv1alpha1.AcsUserStatus{IsSuspended: &no}, want: true},
+		{reason: "out of a group it was seen in", spec: seamv1alpha1.AcsUserSpec{AccessGroupIDs: []seamv1alpha1.SeamID{"g2"}},
+			status: seamv1alpha1.AcsUserStatus{IsSuspended: &no, AccessGroupIDs: []string{"g1", "g2"}}, want: true},
+		{reason: "a new group is a grant, not urgent", spec: seamv1alpha1.AcsUserSpec{AccessGroupIDs: []seamv1alpha1.SeamID{"g1", "g2"}},
+			status: seamv1alpha1.AcsUserStatus{IsSuspended: &no, AccessGroupIDs: []string{"g1"}}},
+	}
+	for _, tc := range cases {
+		u := &seamv1alpha1.AcsUser{Spec: tc.spec, Status: tc.status}
+		if tc.delete {
+			u.DeletionTimestamp = &metav1.Time{Time: now}
+		}
+		if got := revocationPending(u, now); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.reason, got, tc.want)
 		}
 	}
 }

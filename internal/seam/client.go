@@ -279,6 +279,14 @@ func (c *Client) send(ctx context.Context, route string, payload []byte, n int) 
 		info.Err = fmt.Errorf("seam: %s: HTTP %d", route, a.status)
 	}
 	c.observe(info)
+	if fb, ok := c.limiter.(RateFeedback); ok && a.err == nil {
+		switch {
+		case a.status == http.StatusTooManyRequests:
+			fb.Throttled()
+		case a.status < 300:
+			fb.Accepted()
+		}
+	}
 	return a, nil
 }
 

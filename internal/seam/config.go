@@ -21,9 +21,11 @@ const (
 	redacted            = "[redacted]"
 )
 
-// Limiter paces outgoing requests. *rate.Limiter from golang.org/x/time/rate
-// satisfies it. One Limiter should be shared by every caller of one Seam
-// connection so the whole process stays under the account's limit.
+// Limiter paces outgoing requests. *AdaptiveLimiter (priorities, and a rate that
+// finds the server's) and *rate.Limiter from golang.org/x/time/rate satisfy it.
+// One Limiter should be shared by every caller of one Seam connection so the whole
+// process stays under the account's limit. A Limiter that also implements
+// RateFeedback is told of every 429 and every accepted call.
 type Limiter interface {
 	Wait(ctx context.Context) error
 }

@@ -1,0 +1,236 @@
+package seam
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Priority orders the calls waiting for a connection's rate limit.
+type Priority int
+
+const (
+	// PriorityDefault is every call that grants, reads or creates.
+	PriorityDefault Priority = 0
+	// PriorityRevoke is a call that takes access away (suspend, removal from a
+	// group, a narrower schedule, delete), or a read on the way to one.
+	PriorityRevoke Priority = 10
+)
+
+type priorityKey struct{}
+
+// WithPriority marks the calls made with ctx.
+func WithPriority(ctx context.Context, p Priority) context.Context {
+	return context.WithValue(ctx, priorityKey{}, p)
+}
+
+func priorityOf(ctx context.Context) Priority {
+	p, _ := ctx.Value(priorityKey{}).(Priority)
+	return p
+}
+
+// RateFeedback is implemented by limiters that adapt to the server: the client
+// reports each answer that says the server throttled it (429) or accepted a call.
+type RateFeedback interface {
+	Throttled()
+	Accepted()
+}
+
+// clock is time for the limiter; tests replace it.
+type clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// AdaptiveLimiter is a token bucket for one connection with two properties a
+// plain rate.Limiter lacks:
+//
+//   - Priority. rate.Limiter serves waiters by reservation time, so a suspension
+//     queued behind a thousand creates waits for all of them. Here the next token
+//     always goes to the most urgent waiter (revocations first), then in arrival
+//     order. A Retry-After pause (the client's) still applies to everyone.
+//   - It finds the server's rate. The configured rate is a ceiling, not a promise
+//     (Seam does not publish its limits). On a 429 the rate is cut (multiplicative
+//     decrease, at most once per window so one burst of 429s is one cut); each
+//     accepted call raises it back (additive increase) toward the ceiling. This is
+//     AIMD, the scheme of TCP and, in spirit, of the AWS SDKs' adaptive retry mode.
+type AdaptiveLimiter struct {
+	mu      sync.Mutex
+	clock   clock
+	ceiling float64 // configured requests per second: never exceeded
+	rate    float64 // current rate
+	burst   float64
+	tokens  float64
+	last    time.Time // of the last refill
+	cut     time.Time // of the last decrease
+	queue   []*waiter // most urgent first, then arrival order
+	seq     uint64
+	changed chan struct{} // closed when the head of the queue or the rate changes
+
+	// queued is called with the queue length when a waiter joins (tests).
+	queued func(n int)
+}
+
+type waiter struct {
+	priority Priority
+	seq      uint64
+}
+
+const (
+	// decrease is the factor a 429 multiplies the rate by.
+	decrease = 0.7
+	// floorShare is the lowest rate, as a share of the ceiling: the limiter keeps
+	// probing even after a long storm.
+	floorShare = 0.05
+)
+
+// NewAdaptiveLimiter allows up to rps calls per second with bursts of burst.
+func NewAdaptiveLimiter(rps float64, burst int) *AdaptiveLimiter {
+	l := &AdaptiveLimiter{clock: realClock{}, changed: make(chan struct{})}
+	l.last = l.clock.Now()
+	l.SetLimit(rps, burst)
+	l.tokens = l.burst
+	return l
+}
+
+// SetLimit changes the ceiling and the burst (a connection's spec changed). The
+// current rate keeps what it learnt, below the new ceiling.
+func (l *AdaptiveLimiter) SetLimit(rps float64, burst int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if rps <= 0 {
+		rps = 1
+	}
+	if burst < 1 {
+		burst = 1
+	}
+	if l.rate == 0 || l.rate > rps || l.rate == l.ceiling {
+		l.rate = rps
+	}
+	l.ceiling, l.burst = rps, float64(burst)
+	l.tokens = min(l.tokens, l.burst)
+	l.signal()
+}
+
+// Limit returns the ceiling and burst.
+func (l *AdaptiveLimiter) Limit() (float64, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ceiling, int(l.burst)
+}
+
+// Rate returns the current rate, for metrics.
+func (l *AdaptiveLimiter) Rate() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rate
+}
+
+// Throttled cuts the rate after a 429, once per window: the 429s of calls already
+// in flight when the first arrived are the same signal.
+func (l *AdaptiveLimiter) Throttled() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock.Now()
+	if now.Sub(l.cut) < time.Duration(float64(time.Second)*max(1, l.burst)/l.rate) {
+		return
+	}
+	l.refill(now)
+	l.cut = now
+	l.rate = max(l.ceiling*floorShare, l.rate*decrease)
+	l.tokens = min(l.tokens, 0)
+	l.signal()
+}
+
+// Accepted raises the rate back toward the ceiling: by one tenth of the ceiling
+// per second's worth of accepted calls.
+func (l *AdaptiveLimiter) Accepted() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.rate < l.ceiling {
+		l.rate = min(l.ceiling, l.rate+l.ceiling*0.1/l.rate)
+	}
+}
+
+// Wait blocks until a token is available for ctx's priority and every more urgent
+// or earlier waiter has had one, or ctx ends.
+func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
+	l.mu.Lock()
+	w := &waiter{priority: priorityOf(ctx), seq: l.seq}
+	l.seq++
+	l.enqueue(w)
+	if l.queued != nil {
+		l.queued(len(l.queue))
+	}
+	for {
+		now := l.clock.Now()
+		l.refill(now)
+		head := l.queue[0] == w
+		if head && l.tokens >= 1 {
+			l.tokens--
+			l.remove(w)
+			l.mu.Unlock()
+			return nil
+		}
+		var timer <-chan time.Time
+		if head {
+			timer = l.clock.After(time.Duration((1 - l.tokens) / l.rate * float64(time.Second)))
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		select {
+		case <-timer:
+		case <-changed:
+		case <-ctx.Done():
+			l.mu.Lock()
+			l.remove(w)
+			l.mu.Unlock()
+			return ctx.Err()
+		}
+		l.mu.Lock()
+	}
+}
+
+// refill adds the tokens earned since the last refill.
+func (l *AdaptiveLimiter) refill(now time.Time) {
+	if elapsed := now.Sub(l.last); elapsed > 0 {
+		l.tokens = min(l.burst, l.tokens+elapsed.Seconds()*l.rate)
+		l.last = now
+	}
+}
+
+func (l *AdaptiveLimiter) enqueue(w *waiter) {
+	i := len(l.queue)
+	for i > 0 && l.queue[i-1].priority < w.priority {
+		i--
+	}
+	l.queue = append(l.queue, nil)
+	copy(l.queue[i+1:], l.queue[i:])
+	l.queue[i] = w
+	if i == 0 {
+		l.signal()
+	}
+}
+
+func (l *AdaptiveLimiter) remove(w *waiter) {
+	for i, q := range l.queue {
+		if q == w {
+			l.queue = append(l.queue[:i], l.queue[i+1:]...)
+			if i == 0 {
+				l.signal()
+			}
+			return
+		}
+	}
+}
+
+// signal wakes every waiter to look again (the head or the rate changed).
+func (l *AdaptiveLimiter) signal() {
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
