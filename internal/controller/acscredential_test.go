@@ -117,6 +117,23 @@ var _ = Describe("AcsCredential", func() {
 		Expect(w.sandbox.Credentials("")).To(HaveLen(1))
 	})
 
+	It("regenerates a generated PIN that collides, once, with an Event", func() {
+		w.newAcsUser("tenant")
+		w.waitReady("tenant")
+		w.sandbox.CollideNextCodes(1)
+		w.newCredential("door", "tenant")
+		rc := w.remoteCredential("door")
+		refused := w.sandbox.CollidedCodes()
+		Expect(refused).To(HaveLen(1))
+		Expect(rc.Code).NotTo(Equal(refused[0]))
+		Expect(w.secretValue(w.credential("door").Status.CodeSecretName, "pin")).To(Equal(rc.Code))
+		Expect(w.eventReasons("door")).To(ContainElement("PINRegenerated"))
+		notes := strings.Join(w.eventNotes("door"), "\n")
+		Expect(notes).NotTo(Or(ContainSubstring(refused[0]), ContainSubstring(rc.Code)))
+		Expect(w.received("/acs/credentials/create")).To(Equal(2))
+		Expect(w.sandbox.Credentials("")).To(HaveLen(1))
+	})
+
 	It("never puts the PIN in logs (at every verbosity), events, status or error strings", func() {
 		const pin = "80417"
 		logged := allLogs.watch(pin)

@@ -129,7 +129,7 @@ var _ = Describe("Health as GitOps tools see it", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Status).To(Equal(want.kstatus), "kstatus says %s (%s) for %s", res.Status, res.Message, dump(obj))
 
-		health, message := argoHealth(luaScriptFor(kind), obj)
+		health, message := argoHealth(luaScript(), obj)
 		Expect(health).To(Equal(want.argo), "Argo CD says %s (%s) for %s", health, message, dump(obj))
 		Expect(message).NotTo(BeEmpty())
 	}
@@ -206,6 +206,68 @@ var _ = Describe("Health as GitOps tools see it", func() {
 			}}, verdict{status.TerminatingStatus, "Progressing"}),
 	)
 
+	DescribeTable("an AcsCredential", func(s state, want verdict) { judge("AcsCredential", s, want) },
+		Entry("just created, no status yet", state{noStatus: true},
+			verdict{status.InProgressStatus, "Progressing"}),
+		Entry("waiting for its AcsUser", state{conditions: []map[string]any{
+			cond("Reconciling", "True", "WaitingForUser", "Waiting for AcsUser ada to be created in Seam"),
+			cond("Ready", "False", "WaitingForUser", "Waiting for AcsUser ada to be created in Seam"),
+		}}, verdict{status.InProgressStatus, "Progressing"}),
+		Entry("created, waiting to be issued", state{observedGeneration: observed,
+			extraStatus: map[string]any{"acsCredentialId": "acs_credential_1", "isIssued": false},
+			conditions: []map[string]any{
+				cond("Reconciling", "True", "WaitingToBeIssued", "The key card is waiting to be encoded"),
+				cond("Ready", "False", "WaitingToBeIssued", "The key card is waiting to be encoded"),
+				cond("Synced", "True", "Synced", "Read from Seam"),
+			}}, verdict{status.InProgressStatus, "Progressing"}),
+		Entry("being replaced (startsAt changed)", state{observedGeneration: observed, conditions: []map[string]any{
+			cond("Reconciling", "True", "Replacing", "Replacing the credential in Seam"),
+			cond("Ready", "False", "Replacing", "Replacing the credential in Seam"),
+		}}, verdict{status.InProgressStatus, "Progressing"}),
+		Entry("ready, issued", state{observedGeneration: observed,
+			extraStatus: map[string]any{"acsCredentialId": "acs_credential_1", "isIssued": true, "codeSecretName": "ada-pin"},
+			conditions: []map[string]any{
+				cond("Ready", "True", "Available", "The credential is issued"),
+				cond("Synced", "True", "Synced", "Read from Seam"),
+			}}, verdict{status.CurrentStatus, "Healthy"}),
+		Entry("ready, with a Seam warning of its own type", state{observedGeneration: observed, conditions: []map[string]any{
+			cond("Ready", "True", "Available", "The credential is issued"),
+			cond("WarningBeingDeleted", "True", "WarningBeingDeleted", "Seam warns: being_deleted"),
+		}}, verdict{status.CurrentStatus, "Healthy"}),
+		Entry("stopped: the PIN is in use", state{observedGeneration: observed, conditions: []map[string]any{
+			cond("Stalled", "True", "PINInUse", "Seam refused the PIN: another credential already has it"),
+			cond("Ready", "False", "PINInUse", "Seam refused the PIN: another credential already has it"),
+		}}, verdict{status.FailedStatus, "Degraded"}),
+		Entry("stopped: the PIN's Secret is missing", state{observedGeneration: observed, conditions: []map[string]any{
+			cond("Stalled", "True", "PINSecretMissing", "Cannot read the PIN: Secret ada-pin not found"),
+			cond("Ready", "False", "PINSecretMissing", "Cannot read the PIN: Secret ada-pin not found"),
+		}}, verdict{status.FailedStatus, "Degraded"}),
+		Entry("stalled, then the spec was fixed (stale observedGeneration)", state{observedGeneration: observed, specChangedAfter: true,
+			conditions: []map[string]any{
+				cond("Stalled", "True", "PINLengthRefused", "Seam refused the PIN's length"),
+				cond("Ready", "False", "PINLengthRefused", "Seam refused the PIN's length"),
+			}}, verdict{status.InProgressStatus, "Progressing"}),
+		Entry("being deleted, revoking in Seam", state{observedGeneration: observed, deleted: true,
+			conditions: []map[string]any{
+				cond("Reconciling", "True", "Deleting", "Deleting the credential in Seam"),
+				cond("Ready", "False", "Deleting", "Deleting the credential in Seam"),
+			}}, verdict{status.TerminatingStatus, "Progressing"}),
+	)
+
+	It("names the kind in the messages of the one shared script", func() {
+		for kind, want := range map[string]string{
+			"AcsUser":               "Waiting for the operator to reconcile the ACS user",
+			"AcsCredential":         "Waiting for the operator to reconcile the credential",
+			"SeamConnection":        "Waiting for the operator to check the connection to Seam",
+			"ClusterSeamConnection": "Waiting for the operator to check the connection to Seam",
+		} {
+			obj := &unstructured.Unstructured{Object: map[string]any{}}
+			obj.SetGroupVersionKind(framework.GVK(kind))
+			_, message := argoHealth(luaScript(), obj)
+			Expect(message).To(Equal(want), kind)
+		}
+	})
+
 	DescribeTable("a SeamConnection", func(kind string, s state, want verdict) { judge(kind, s, want) },
 		Entry("just created, no status yet", "SeamConnection", state{noStatus: true},
 			verdict{status.InProgressStatus, "Progressing"}),
@@ -249,11 +311,11 @@ var _ = Describe("Health as GitOps tools see it", func() {
 			Data map[string]string `json:"data"`
 		}
 		Expect(yaml.UnmarshalStrict(data, &patch)).To(Succeed())
-		Expect(patch.Data).To(HaveLen(3))
-		for _, kind := range []string{"AcsUser", "SeamConnection", "ClusterSeamConnection"} {
+		Expect(patch.Data).To(HaveLen(4))
+		for _, kind := range []string{"AcsUser", "AcsCredential", "SeamConnection", "ClusterSeamConnection"} {
 			key := "resource.customizations.health.seam.acs-operator.io_" + kind
-			Expect(patch.Data).To(HaveKeyWithValue(key, luaScriptFor(kind)),
-				"%s in argocd-cm-patch.yaml differs from the .lua file: run hack/sync-argocd-patch.sh", key)
+			Expect(patch.Data).To(HaveKeyWithValue(key, luaScript()),
+				"%s in argocd-cm-patch.yaml differs from health.lua: run hack/sync-argocd-patch.sh", key)
 		}
 	})
 })
@@ -267,6 +329,12 @@ func specFor(kind string, suspended bool) map[string]any {
 			"fullName":      "Ada Lovelace",
 			"suspended":     suspended,
 		}
+	case "AcsCredential":
+		return map[string]any{
+			"acsUserRef":   map[string]any{"name": "ada"},
+			"accessMethod": "code",
+			"code":         map[string]any{"generate": map[string]any{"length": int64(6)}},
+		}
 	case "SeamConnection":
 		return map[string]any{"apiKeySecretRef": map[string]any{"name": "seam-api-key"}}
 	default:
@@ -276,19 +344,19 @@ func specFor(kind string, suspended bool) map[string]any {
 
 // fieldToChange is a spec field a user may edit, to move metadata.generation.
 func fieldToChange(kind string) (field, value string) {
-	if kind == "AcsUser" {
+	switch kind {
+	case "AcsUser":
 		return "fullName", "Augusta Ada King"
+	case "AcsCredential":
+		return "endsAt", "2030-01-01T00:00:00Z"
 	}
 	return "workspaceId", "ws_changed"
 }
 
-func luaScriptFor(kind string) string {
+// luaScript is the one health check Argo CD gets for every kind (health.lua).
+func luaScript() string {
 	GinkgoHelper()
-	file := "health-seamconnection.lua"
-	if kind == "AcsUser" {
-		file = "health-acsuser.lua"
-	}
-	data, err := os.ReadFile(filepath.Join(root, "config", "argocd", file))
+	data, err := os.ReadFile(filepath.Join(root, "config", "argocd", "health.lua"))
 	Expect(err).NotTo(HaveOccurred())
 	return string(data)
 }

@@ -82,10 +82,14 @@ func (st *store) checkCode(systemID, code, except string) *apiError {
 	}
 	for _, c := range st.credentials {
 		if c.id != except && c.systemID == systemID && c.accessMethod == "code" && c.code == code {
-			return badRequest(ErrorTypeDuplicateCode, "Another credential in this access system already has this PIN code")
+			return errDuplicateCode()
 		}
 	}
 	return nil
+}
+
+func errDuplicateCode() *apiError {
+	return badRequest(ErrorTypeDuplicateCode, "Another credential in this access system already has this PIN code")
 }
 
 // codeParam reads a PIN: a string of digits.
@@ -137,6 +141,11 @@ func (st *store) createCredential(c *call) response {
 		}
 		if e := st.checkCode(u.systemID, code, ""); e != nil {
 			return errorResponse(e)
+		}
+		if st.collideCodes > 0 {
+			st.collideCodes--
+			st.collidedCodes = append(st.collidedCodes, code)
+			return errorResponse(errDuplicateCode())
 		}
 	}
 	st.seq++

@@ -69,6 +69,23 @@ func (s *Server) Credential(id string) (Credential, bool) {
 	return s.st.credentialSnapshot(cr), true
 }
 
+// CollideNextCodes makes the next n creates of a code credential fail as Seam does when
+// another credential of the access system already has the PIN
+// (duplicate_code_on_acs_system), whatever the PIN: a generated PIN that collides.
+func (s *Server) CollideNextCodes(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.collideCodes = n
+}
+
+// CollidedCodes lists the PINs CollideNextCodes refused, in order. Tests compare them;
+// nothing else may print them.
+func (s *Server) CollidedCodes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string{}, s.st.collidedCodes...)
+}
+
 // IssueCredential encodes a card (or any credential not yet issued): it becomes
 // is_issued with issued_at now, and loses its waiting_to_be_issued warning.
 func (s *Server) IssueCredential(id string) error {

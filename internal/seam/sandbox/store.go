@@ -92,6 +92,10 @@ type store struct {
 	credentials map[string]*credentialRecord
 	seq         int
 	created     time.Time // seeded objects' created_at
+	// collideCodes refuses that many next code creates as duplicates; collidedCodes are
+	// the PINs refused so (see Server.CollideNextCodes).
+	collideCodes  int
+	collidedCodes []string
 }
 
 func newStore(seed Seed, mutationDelay time.Duration) *store {
