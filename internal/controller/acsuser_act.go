@@ -22,9 +22,23 @@ import (
 // drift being corrected, and says so.
 func (r *AcsUserReconciler) act(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, actions []Action) (ctrl.Result, error) {
 	drift := u.Status.ObservedGeneration == u.Generation
-	var done []string
-	var firstErr error
-	var failed Action
+	done, failed, firstErr := r.sendAll(ctx, conn, u, actions)
+	if drift && len(done) > 0 {
+		r.Recorder.Eventf(u, nil, "Normal", "DriftCorrected", "Reconcile",
+			"The ACS user had drifted from the spec in Seam; corrected: %s", strings.Join(done, ", "))
+	}
+	if firstErr != nil {
+		return r.fail(ctx, u, firstErr, fmt.Sprintf("%s on Seam", failed.Kind))
+	}
+	msg := "Sent to Seam, waiting to confirm: " + strings.Join(done, ", ")
+	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonProgressing, message: msg, synced: true})
+	return ctrl.Result{RequeueAfter: time.Second}, nil
+}
+
+// sendAll sends the actions in order: every revocation is tried even if another
+// fails; grants stop at the first failure. It returns what was sent, and the first
+// failure.
+func (r *AcsUserReconciler) sendAll(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, actions []Action) (done []string, failed Action, firstErr error) {
 	for _, a := range actions {
 		if err := r.send(ctx, conn, u, a); err != nil {
 			if firstErr == nil {
@@ -37,16 +51,36 @@ func (r *AcsUserReconciler) act(ctx context.Context, conn *connection.Resolved, 
 		}
 		done = append(done, describe(a))
 	}
-	if drift && len(done) > 0 {
-		r.Recorder.Eventf(u, nil, "Normal", "DriftCorrected", "Reconcile",
-			"The ACS user had drifted from the spec in Seam; corrected: %s", strings.Join(done, ", "))
+	return done, failed, firstErr
+}
+
+// knownRevocations are the revocations decided from what is already known, the
+// spec and the last observation, before reading Seam: a suspension of a user last
+// seen unsuspended, a removal from a group it was last seen in, unless the last
+// observation shows such a change already in flight. They are idempotent, so a
+// revocation costs one write before any read; the diff after the read stays the
+// judge of everything else. Pure: the clock is an argument.
+func knownRevocations(spec seamv1alpha1.AcsUserSpec, st seamv1alpha1.AcsUserStatus, now time.Time) []Action {
+	if st.AcsUserID == "" || slices.Contains(st.PendingMutations, "deleting") {
+		return nil
 	}
-	if firstErr != nil {
-		return r.fail(ctx, u, firstErr, fmt.Sprintf("%s on Seam", failed.Kind))
+	var out []Action
+	if effectivelySuspended(spec, now) && st.IsSuspended != nil && !*st.IsSuspended &&
+		!slices.Contains(st.PendingMutations, "updating_suspension_state") {
+		out = append(out, Action{Kind: ActionSuspend})
 	}
-	msg := "Sent to Seam, waiting to confirm: " + strings.Join(done, ", ")
-	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonProgressing, message: msg, synced: true})
-	return ctrl.Result{RequeueAfter: time.Second}, nil
+	if slices.Contains(st.PendingMutations, "updating_group_membership") ||
+		slices.Contains(st.PendingMutations, "deferring_group_membership_update") {
+		return out
+	}
+	desired := make([]string, 0, len(spec.AccessGroupIDs))
+	for _, g := range spec.AccessGroupIDs {
+		desired = append(desired, string(g))
+	}
+	for _, g := range sortedDifference(st.AccessGroupIDs, desired) {
+		out = append(out, Action{Kind: ActionRemoveFromGroup, Group: g})
+	}
+	return out
 }
 
 // send performs one write and records it in status where Seam cannot be asked later

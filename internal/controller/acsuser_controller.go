@@ -2,6 +2,8 @@ package controller
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -105,6 +107,11 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 	}
 	if res, done, err := r.checkOwnership(ctx, conn, u, own); done {
 		return res, err
+	}
+	// Access is taken away before anything is read: one write, confirmed by the read
+	// below. A 404 here is left to that read, which reports the deletion.
+	if _, failed, err := r.sendAll(ctx, conn, u, knownRevocations(u.Spec, u.Status, r.now())); err != nil && !errors.Is(err, seam.ErrNotFound) {
+		return r.fail(ctx, u, err, fmt.Sprintf("%s on Seam", failed.Kind))
 	}
 	observed, gone, err := r.observe(ctx, conn, u)
 	switch {

@@ -331,3 +331,44 @@ func TestClaimSigned(t *testing.T) {
 		t.Error("an edited claim must not verify")
 	}
 }
+
+func TestKnownRevocations(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	yes, no := true, false
+	past := metav1.NewTime(now.Add(-time.Hour))
+	seen := func(suspended *bool, groups []string, pending ...string) seamv1alpha1.AcsUserStatus {
+		return seamv1alpha1.AcsUserStatus{AcsUserID: "u1", IsSuspended: suspended, AccessGroupIDs: groups, PendingMutations: pending}
+	}
+	cases := []struct {
+		reason string
+		spec   seamv1alpha1.AcsUserSpec
+		status seamv1alpha1.AcsUserStatus
+		want   []ActionKind
+	}{
+		{reason: "nothing to revoke", spec: seamv1alpha1.AcsUserSpec{AccessGroupIDs: []seamv1alpha1.SeamID{"g1"}}, status: seen(&no, []string{"g1"})},
+		{reason: "suspended, seen unsuspended: one write before any read",
+			spec: seamv1alpha1.AcsUserSpec{Suspended: true}, status: seen(&no, nil), want: []ActionKind{ActionSuspend}},
+		{reason: "schedule ended, seen unsuspended",
+			spec:   seamv1alpha1.AcsUserSpec{AccessSchedule: &seamv1alpha1.AccessSchedule{EndsAt: &past}},
+			status: seen(&no, nil), want: []ActionKind{ActionSuspend}},
+		{reason: "already seen suspended", spec: seamv1alpha1.AcsUserSpec{Suspended: true}, status: seen(&yes, nil)},
+		{reason: "a suspension seen in flight is not sent again",
+			spec: seamv1alpha1.AcsUserSpec{Suspended: true}, status: seen(&no, nil, "updating_suspension_state")},
+		{reason: "out of a group it was seen in",
+			spec: seamv1alpha1.AcsUserSpec{}, status: seen(&no, []string{"g1", "g2"}), want: []ActionKind{ActionRemoveFromGroup, ActionRemoveFromGroup}},
+		{reason: "a membership change in flight: removals wait for the read",
+			spec: seamv1alpha1.AcsUserSpec{Suspended: true}, status: seen(&no, []string{"g1"}, "updating_group_membership"), want: []ActionKind{ActionSuspend}},
+		{reason: "never observed: the read decides", spec: seamv1alpha1.AcsUserSpec{Suspended: true}, status: seen(nil, nil)},
+		{reason: "no user yet", spec: seamv1alpha1.AcsUserSpec{Suspended: true}, status: seamv1alpha1.AcsUserStatus{IsSuspended: &no}},
+		{reason: "being deleted in Seam", spec: seamv1alpha1.AcsUserSpec{Suspended: true}, status: seen(&no, nil, "deleting")},
+	}
+	for _, tc := range cases {
+		var got []ActionKind
+		for _, a := range knownRevocations(tc.spec, tc.status, now) {
+			got = append(got, a.Kind)
+		}
+		if !cmp.Equal(got, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.reason, got, tc.want)
+		}
+	}
+}
