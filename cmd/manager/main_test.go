@@ -25,6 +25,9 @@ func TestOptionsHaveSecureDefaults(t *testing.T) {
 	if o.operatorNamespace != "acs-operator-system" || o.signingKeySecret != "acs-operator-signing-key" || o.createTimeout != 30*time.Second {
 		t.Errorf("defaults: operator namespace %q, signing key Secret %q, create timeout %s", o.operatorNamespace, o.signingKeySecret, o.createTimeout)
 	}
+	if o.leaseDuration != 15*time.Second || o.renewDeadline != 10*time.Second || o.retryPeriod != 2*time.Second {
+		t.Errorf("leader election defaults: lease %s, renew %s, retry %s; want controller-runtime's 15s, 10s, 2s", o.leaseDuration, o.renewDeadline, o.retryPeriod)
+	}
 }
 
 func TestOptionsRefuseNonsense(t *testing.T) {
@@ -39,6 +42,8 @@ func TestOptionsRefuseNonsense(t *testing.T) {
 		{[]string{"--operator-namespace="}, "--operator-namespace is required"},
 		{[]string{"--create-timeout=10ms"}, "--create-timeout must be at least 1s"},
 		{[]string{"--allowed-endpoints="}, "--allowed-endpoints: no base URL"},
+		{[]string{"--leader-elect-renew-deadline=20s"}, "--leader-elect-renew-deadline < --leader-elect-lease-duration"},
+		{[]string{"--leader-elect-retry-period=0s"}, "0 < --leader-elect-retry-period"},
 		{[]string{"--allowed-endpoints=connect.getseam.com"}, "--allowed-endpoints: allowed endpoint \"connect.getseam.com\": must be an http:// or https:// URL"},
 		{[]string{"--allowed-endpoints=https://connect.getseam.com,https://u:p@proxy"}, "must not carry user info"},
 	} {
