@@ -73,7 +73,7 @@ test: verify-generated vet envtest fake-seam $(GINKGO) $(HELM) ## Everything CI 
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GINKGO) -r --keep-going --timeout=30m --poll-progress-after=120s --output-interceptor-mode=none ./...
 
 .PHONY: test-unit
-test-unit: ## Only the fast tests (no control plane, no npm).
+test-unit: ## Only the fast tests (no control plane, no npm: suites that need them skip under -short).
 	$(GO) test -short ./api/... ./internal/...
 
 .PHONY: test-packaging

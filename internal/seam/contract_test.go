@@ -125,6 +125,9 @@ func sandboxTarget(t *testing.T) target {
 // the client to the fake.
 func fakeTarget(t *testing.T) target {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short (make test-unit): no npm")
+	}
 	f, err := fakeseam.Start()
 	if err != nil {
 		t.Fatal(err)
