@@ -124,9 +124,12 @@ func newManager(o options) (ctrl.Manager, error) {
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "acs-operator.seam.acs-operator.io",
-		LeaseDuration:          &o.leaseDuration,
-		RenewDeadline:          &o.renewDeadline,
-		RetryPeriod:            &o.retryPeriod,
+		// The lease lives beside the signing key; controller-runtime would only find a
+		// namespace in a pod, so --leader-elect failed anywhere else.
+		LeaderElectionNamespace: o.operatorNamespace,
+		LeaseDuration:           &o.leaseDuration,
+		RenewDeadline:           &o.renewDeadline,
+		RetryPeriod:             &o.retryPeriod,
 		// The manager exits right after losing the lease, so a new leader never runs
 		// beside an old one still sending writes.
 		LeaderElectionReleaseOnCancel: true,

@@ -49,6 +49,7 @@ type stack struct {
 // manager is one replica, restarted on the same addresses.
 type manager struct {
 	index      int
+	started    time.Time
 	p          *proc.Process
 	probeAddr  string
 	metricsURL string
@@ -142,6 +143,7 @@ func (s *stack) startManagers(ctx context.Context) error {
 
 func (s *stack) startManager(ctx context.Context, m *manager) error {
 	var err error
+	m.started = time.Now()
 	m.p, err = proc.Start(filepath.Join(s.binDir, "manager"), []string{
 		"--leader-elect",
 		"--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s", "--leader-elect-retry-period=500ms",
@@ -205,7 +207,8 @@ func (s *stack) supervise(ctx context.Context) {
 		}
 		s.mu.Lock()
 		for _, m := range s.managers {
-			if m.p.Exited() && ctx.Err() == nil {
+			// At most one restart a second per replica: a crash loop backs off.
+			if m.p.Exited() && ctx.Err() == nil && time.Since(m.started) > time.Second {
 				s.restarted++
 				progress("manager %d exited on its own (%v); restarting it", m.index, m.p.Err())
 				_ = s.startManager(ctx, m)

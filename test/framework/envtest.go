@@ -3,10 +3,13 @@
 package framework
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -94,13 +97,27 @@ func StartControlPlane() (*ControlPlane, error) {
 // of the apiserver would.
 func (cp *ControlPlane) RestartAPIServer() error {
 	api := cp.Env.ControlPlane.APIServer
-	if err := api.Stop(); err != nil {
-		return fmt.Errorf("stopping kube-apiserver: %w", err)
+	// kube-apiserver drains its watches for up to a minute on SIGTERM; a crash is
+	// what we want to survive anyway: after a few seconds envtest SIGKILLs it (and
+	// returns an error, without waiting for the port to be free).
+	api.StopTimeout = 3 * time.Second
+	_ = api.Stop()
+	addr := net.JoinHostPort(api.SecureServing.Address, api.SecureServing.Port)
+	err := proc.Poll(context.Background(), 100*time.Millisecond, 30*time.Second, func() (bool, error) {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return true, nil
+		}
+		_ = conn.Close()
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("kube-apiserver still listening on %s: %w", addr, err)
 	}
 	if err := api.Start(); err != nil {
 		return fmt.Errorf("starting kube-apiserver again: %w", err)
 	}
-	_, err := proc.GuardChildren("kube-apiserver")
+	_, err = proc.GuardChildren("kube-apiserver")
 	return err
 }
 
