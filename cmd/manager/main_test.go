@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +83,29 @@ func TestAllowedEndpointsFlag(t *testing.T) {
 				t.Errorf("--allowed-endpoints=%q allows %q = %v, want %v", tc.flag, tc.endpoint, got, tc.want)
 			}
 		})
+	}
+}
+
+// Outside a pod (make chaos, a laptop) controller-runtime cannot guess the lease's
+// namespace: it must be --operator-namespace, or --leader-elect fails at start.
+func TestLeaderElectionOutsideAPod(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+users: [{name: u, user: {token: t}}]
+current-context: c
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", kubeconfig)
+	t.Setenv("POD_NAMESPACE", "")
+	o, err := parseOptions([]string{"--leader-elect", "--operator-namespace=ops", "--health-probe-bind-address=0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newManager(o); err != nil {
+		t.Fatalf("--leader-elect outside a pod: %v", err)
 	}
 }

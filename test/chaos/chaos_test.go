@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// TestChaosShortRun is make test's chaos run: 40 s of workload and faults with a
+// TestChaosShortRun is make test's chaos run: 50 s of workload and faults with a
 // fixed seed, then convergence and the invariants. The numbers are logged; only
 // the invariants (counts) fail the test.
 func TestChaosShortRun(t *testing.T) {
@@ -16,7 +16,7 @@ func TestChaosShortRun(t *testing.T) {
 	}
 	var out bytes.Buffer
 	err := run(context.Background(), config{
-		duration: 40 * time.Second, seed: 10, n: 20, replicas: 2,
+		duration: 50 * time.Second, seed: 10, n: 20, replicas: 2,
 		rateLimit: 50, mutationDelay: 300 * time.Millisecond, changeEvery: 200 * time.Millisecond,
 		converge: 2 * time.Minute, logDir: t.TempDir(),
 	}, &out)

@@ -77,18 +77,23 @@ func faults() []fault {
 	}
 }
 
-// runFaults injects a random fault every few seconds until ctx ends, one at a time.
+// runFaults injects a fault every few seconds until ctx ends, one at a time: every
+// kind once in a random order, then again in another order, so even a short run
+// sees each kind.
 func runFaults(ctx context.Context, s *stack, rng *rand.Rand, in *injected) {
 	all := faults()
-	for {
-		gap := time.Duration(1000+rng.IntN(3000)) * time.Millisecond
+	for i := 0; ; i++ {
+		if i%len(all) == 0 {
+			rng.Shuffle(len(all), func(a, b int) { all[a], all[b] = all[b], all[a] })
+		}
+		gap := time.Duration(500+rng.IntN(1500)) * time.Millisecond
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(gap):
 		}
-		f := all[rng.IntN(len(all))]
-		hold := time.Duration(1000+rng.IntN(4000)) * time.Millisecond
+		f := all[i%len(all)]
+		hold := time.Duration(1000+rng.IntN(3000)) * time.Millisecond
 		progress("fault: %s", f.name)
 		// Faults are put right even after ctx ends: the run must converge afterwards.
 		bg := context.WithoutCancel(ctx)
