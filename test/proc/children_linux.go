@@ -11,8 +11,18 @@ import (
 // GuardChildren guards this process's children whose command name is one of
 // names (e.g. "etcd", "kube-apiserver" started by envtest), and returns their pids.
 func GuardChildren(names ...string) ([]int, error) {
+	pids := Children(os.Getpid(), names...)
+	for _, pid := range pids {
+		if err := Guard(pid); err != nil {
+			return pids, err
+		}
+	}
+	return pids, nil
+}
+
+// Children are the running children of parent whose command name is one of names.
+func Children(parent int, names ...string) []int {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	self := os.Getpid()
 	var pids []int
 	for _, path := range stats {
 		b, err := os.ReadFile(path)
@@ -26,14 +36,23 @@ func GuardChildren(names ...string) ([]int, error) {
 			continue
 		}
 		fields := strings.Fields(s[end+1:])
-		if len(fields) < 2 || fields[1] != strconv.Itoa(self) || !slices.Contains(names, s[open+1:end]) {
+		if len(fields) < 2 || fields[0] == "Z" || fields[1] != strconv.Itoa(parent) || !slices.Contains(names, s[open+1:end]) {
 			continue
 		}
 		pid, _ := strconv.Atoi(strings.TrimSpace(s[:open]))
-		if err := Guard(pid); err != nil {
-			return pids, err
-		}
 		pids = append(pids, pid)
 	}
-	return pids, nil
+	return pids
+}
+
+// Alive says whether pid runs (a zombie does not: a container's init may never
+// reap an orphan).
+func Alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return len(fields) > 0 && fields[0] != "Z"
 }

@@ -65,13 +65,13 @@ func TestChildrenDieWithTheHarness(t *testing.T) {
 				_ = harness.Process.Kill()
 				t.Fatalf("harness printed %q", line)
 			}
-			if !alive(child) {
+			if !Alive(child) {
 				t.Fatalf("child %d is not running before the harness dies", child)
 			}
 			_ = harness.Process.Kill()
 			_ = harness.Wait()
 			deadline := time.Now().Add(10 * time.Second)
-			for alive(child) {
+			for Alive(child) {
 				if time.Now().After(deadline) {
 					_ = syscall.Kill(child, syscall.SIGKILL)
 					t.Fatalf("child %d outlived its harness by 10s", child)
@@ -91,16 +91,4 @@ func TestStopEndsAProcessThatIgnoresSIGTERM(t *testing.T) {
 	if !p.Exited() {
 		t.Fatal("Stop returned with the process running")
 	}
-}
-
-// alive: the process exists and is not a zombie (a container's init may never
-// reap an orphan).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return syscall.Kill(pid, 0) == nil
-	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	return len(fields) > 0 && fields[0] != "Z"
 }
