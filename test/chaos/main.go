@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -71,7 +73,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 			return err
 		}
 	}
-	replay := fmt.Sprintf("replay: make chaos CHAOS_ARGS=\"-seed %d -duration %s -n %d -replicas %d\"  (logs: %s)", cfg.seed, cfg.duration, cfg.n, cfg.replicas, cfg.logDir)
+	replay := fmt.Sprintf("replay: make chaos CHAOS_ARGS=\"-seed %d -duration %s -n %d -replicas %d\"  (logs, spec-changes.jsonl, seam-audit.jsonl: %s)", cfg.seed, cfg.duration, cfg.n, cfg.replicas, cfg.logDir)
 	defer func() {
 		if err != nil {
 			fmt.Fprintln(out, replay)
@@ -137,6 +139,12 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	convergedIn := time.Since(quiet)
 
 	changes, genErrors := w.changes()
+	if err := writeJSONLines(filepath.Join(cfg.logDir, "spec-changes.jsonl"), changes); err != nil {
+		return err
+	}
+	if err := writeJSONLines(filepath.Join(cfg.logDir, "seam-audit.jsonl"), final.audit); err != nil {
+		return err
+	}
 	v := &verdict{}
 	v.add("seed", cfg.seed, true)
 	v.add("AcsUsers (N), replicas, run", fmt.Sprintf("%d, %d, %s", cfg.n, cfg.replicas, cfg.duration), true)
@@ -216,4 +224,21 @@ func joinCounts(m map[string]int) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ", ")
+}
+
+// writeJSONLines keeps the generator's log and the sandbox's audit beside the
+// processes' logs, to read after a failed run.
+func writeJSONLines[T any](path string, items []T) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for _, it := range items {
+		if err := enc.Encode(it); err != nil {
+			_ = f.Close()
+			return err
+		}
+	}
+	return f.Close()
 }
