@@ -54,8 +54,18 @@ func clearSandboxFaults(ctx context.Context, s *stack) error {
 	return s.seam.post(ctx, "/_sandbox/faults/clear", nil)
 }
 
-// faults are every fault the run draws from.
-func faults() []fault {
+// processFaults happen to the operator's processes and its cluster.
+func processFaults() []fault {
+	return []fault{
+		{name: "leader SIGKILLed", inject: killLeader},
+		{name: "both managers restarted", inject: restartManagers},
+		{name: "apiserver restarted", inject: func(_ context.Context, s *stack) error { return s.cp.RestartAPIServer() }},
+		{name: "API key Secret rotated", inject: rotateKey},
+	}
+}
+
+// seamFaults happen to Seam; they overlap with the process faults.
+func seamFaults() []fault {
 	dropAll, fail5xx := map[string]int{}, map[string]sandbox.ErrorRate{}
 	for _, r := range sandboxWrites {
 		dropAll[r] = 1
@@ -64,24 +74,19 @@ func faults() []fault {
 	fail5xx["/acs/users/get"] = sandbox.ErrorRate{Probability: 0.5, Status: 500}
 	fail5xx["/acs/users/list"] = sandbox.ErrorRate{Probability: 0.5, Status: 503}
 	return []fault{
-		{name: "leader SIGKILLed", inject: killLeader},
-		{name: "both managers restarted", inject: restartManagers},
-		{name: "apiserver restarted", inject: func(_ context.Context, s *stack) error { return s.cp.RestartAPIServer() }},
 		{name: "responses dropped after commit", inject: sandboxFault(sandbox.Faults{DropAfterCommit: dropAll}), revert: clearSandboxFaults},
 		{name: "5xx burst", inject: sandboxFault(sandbox.Faults{ErrorRates: fail5xx}), revert: clearSandboxFaults},
 		{name: "429 storm with Retry-After", inject: sandboxFault(sandbox.Faults{Storm: &sandbox.RateLimitStorm{Remaining: 40, RetryAfter: "1"}}), revert: clearSandboxFaults},
 		{name: "timeouts", inject: sandboxFault(sandbox.Faults{RouteLatency: map[string]time.Duration{
 			"/acs/users/create": 4 * time.Second, "/acs/users/get": 3 * time.Second, "/acs/users/suspend": 3 * time.Second,
 		}}), revert: clearSandboxFaults},
-		{name: "API key Secret rotated", inject: rotateKey},
 	}
 }
 
-// runFaults injects a fault every few seconds until ctx ends, one at a time: every
-// kind once in a random order, then again in another order, so even a short run
-// sees each kind.
-func runFaults(ctx context.Context, s *stack, rng *rand.Rand, in *injected) {
-	all := faults()
+// runFaults injects a fault of all every few seconds until ctx ends, one at a
+// time: every kind once in a random order, then again in another order, so even a
+// short run sees each kind.
+func runFaults(ctx context.Context, s *stack, all []fault, rng *rand.Rand, in *injected) {
 	for i := 0; ; i++ {
 		if i%len(all) == 0 {
 			rng.Shuffle(len(all), func(a, b int) { all[a], all[b] = all[b], all[a] })

@@ -106,11 +106,13 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	chaosCtx, stopChaos := context.WithTimeout(ctx, cfg.duration)
 	defer stopChaos()
 	in := &injected{}
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 3)
 	go func() { w.run(chaosCtx, cfg.changeEvery); done <- struct{}{} }()
-	go func() { runFaults(chaosCtx, s, rand.New(rand.NewPCG(cfg.seed, 2)), in); done <- struct{}{} }()
-	<-done
-	<-done
+	go func() { runFaults(chaosCtx, s, processFaults(), rand.New(rand.NewPCG(cfg.seed, 2)), in); done <- struct{}{} }()
+	go func() { runFaults(chaosCtx, s, seamFaults(), rand.New(rand.NewPCG(cfg.seed, 3)), in); done <- struct{}{} }()
+	for range 3 {
+		<-done
+	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
