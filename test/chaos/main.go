@@ -108,8 +108,14 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	in := &injected{}
 	done := make(chan struct{}, 3)
 	go func() { w.run(chaosCtx, cfg.changeEvery); done <- struct{}{} }()
-	go func() { runFaults(chaosCtx, s, processFaults(), rand.New(rand.NewPCG(cfg.seed, 2)), in); done <- struct{}{} }()
-	go func() { runFaults(chaosCtx, s, seamFaults(), rand.New(rand.NewPCG(cfg.seed, 3)), in); done <- struct{}{} }()
+	go func() {
+		runFaults(chaosCtx, s, processFaults(), rand.New(rand.NewPCG(cfg.seed, 2)), in)
+		done <- struct{}{}
+	}()
+	go func() {
+		runFaults(chaosCtx, s, seamFaults(), rand.New(rand.NewPCG(cfg.seed, 3)), in)
+		done <- struct{}{}
+	}()
 	for range 3 {
 		<-done
 	}
