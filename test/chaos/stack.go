@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -259,21 +260,30 @@ func (a admin) post(ctx context.Context, path string, body any) error {
 }
 
 func (a admin) do(ctx context.Context, method, path string, body, into any) error {
-	var rd *strings.Reader
+	return a.send(ctx, method, path, "", body, into)
+}
+
+// seamCall is an authenticated Seam API call, for seeding the console users.
+func (a admin) seamCall(ctx context.Context, key, path string, body, into any) error {
+	return a.send(ctx, http.MethodPost, path, key, body, into)
+}
+
+func (a admin) send(ctx context.Context, method, path, key string, body, into any) error {
+	var payload []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
 			return err
 		}
-		rd = strings.NewReader(string(b))
-	} else {
-		rd = strings.NewReader("")
 	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, bytes.NewReader(payload))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
 	resp, err := a.http.Do(req)
 	if err != nil {
 		return err
@@ -284,26 +294,6 @@ func (a admin) do(ctx context.Context, method, path string, body, into any) erro
 	}
 	if into == nil {
 		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(into)
-}
-
-// seamCall is an authenticated Seam API call, for seeding the console users.
-func (a admin) seamCall(ctx context.Context, key, path string, body, into any) error {
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+path, strings.NewReader(string(b)))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", path, resp.Status)
 	}
 	return json.NewDecoder(resp.Body).Decode(into)
 }
