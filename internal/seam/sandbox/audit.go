@@ -17,6 +17,8 @@ type AuditEntry struct {
 	Route         string    `json:"route"`
 	AcsUserID     string    `json:"acs_user_id"`
 	AccessGroupID string    `json:"acs_access_group_id,omitempty"`
+	// AcsCredentialID is set by credential routes that name one.
+	AcsCredentialID string `json:"acs_credential_id,omitempty"`
 	// EmailAddress is the user's when the call was made, so an entry can be tied
 	// to its owner after the user is gone.
 	EmailAddress string `json:"email_address,omitempty"`
@@ -54,7 +56,8 @@ func (s *Server) auditEntry(path string, p *params, resp response, now time.Time
 	e := AuditEntry{Time: now, Route: path}
 	e.AcsUserID, _, _ = p.str("acs_user_id")
 	e.AccessGroupID, _, _ = p.str("acs_access_group_id")
-	if e.AcsUserID == "" { // a create: the id is in the answer
+	e.AcsCredentialID, _, _ = p.str("acs_credential_id")
+	if e.AcsUserID == "" && path == "/acs/users/create" { // the id is in the answer
 		var created struct {
 			AcsUser struct {
 				ID string `json:"acs_user_id"`
