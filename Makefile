@@ -69,11 +69,11 @@ demo: envtest build ## Local control plane + Seam sandbox + operator, samples ap
 ##@ Test
 
 .PHONY: test
-test: verify-generated vet envtest fake-seam $(GINKGO) $(HELM) ## Everything CI runs: generated-file check, vet, unit, contract and envtest suites.
+test: verify-generated vet envtest fake-seam $(GINKGO) $(HELM) ## Everything CI runs: generated-file check, vet, unit, contract and envtest suites, and a 50 s chaos run (test/chaos).
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GINKGO) -r --keep-going --timeout=30m --poll-progress-after=120s --output-interceptor-mode=none ./...
 
 .PHONY: test-unit
-test-unit: ## Only the fast tests (no control plane, no npm).
+test-unit: ## Only the fast tests (no control plane, no npm: suites that need them skip under -short).
 	$(GO) test -short ./api/... ./internal/...
 
 .PHONY: test-packaging
@@ -83,6 +83,10 @@ test-packaging: envtest $(HELM) ## Only the packaging suite: kustomize, Helm cha
 .PHONY: bench
 bench: envtest build ## Measure the operator at scale against the sandbox and print numbers (BENCH_ARGS="-n 100,1000,10000 -out bench.md").
 	$(GO) run ./test/bench $(BENCH_ARGS)
+
+.PHONY: chaos
+chaos: envtest ## Two managers with leader election, faults and a random workload, then the invariants as numbers (CHAOS_ARGS="-duration 10m -n 300 -seed 7 -replicas 2").
+	$(GO) run ./test/chaos $(CHAOS_ARGS)
 
 ##@ Build
 

@@ -31,6 +31,9 @@ type options struct {
 	metricsSecure           bool
 	probeAddr               string
 	leaderElect             bool
+	leaseDuration           time.Duration
+	renewDeadline           time.Duration
+	retryPeriod             time.Duration
 	enableHTTP2             bool
 	maxConcurrentReconciles int
 	resyncPeriod            time.Duration
@@ -65,6 +68,10 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS, only to callers allowed to get /metrics (TokenReview + SubjectAccessReview).")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader, so only one replica reconciles. On in the shipped Deployment.")
+	// Defaults are controller-runtime's (15s, 10s, 2s); make chaos shortens them to fail over fast.
+	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a non-leader waits after the last renewal before taking the lease.")
+	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before it gives up the lease (and exits).")
+	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to take or renew the lease.")
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false, "Serve the metrics endpoint over HTTP/2 as well. Off because of the HTTP/2 Rapid Reset and Stream Cancellation vulnerabilities (CVE-2023-44487, CVE-2023-39325).")
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "AcsUsers reconciled at once.")
 	fs.DurationVar(&o.resyncPeriod, "resync-period", 5*time.Minute, "How often a settled AcsUser is read again from Seam to correct drift (jittered by 10%).")
@@ -90,6 +97,9 @@ func parseOptions(args []string) (options, error) {
 	if o.createTimeout < time.Second {
 		return o, fmt.Errorf("--create-timeout must be at least 1s, got %s", o.createTimeout)
 	}
+	if !(o.retryPeriod > 0 && o.retryPeriod < o.renewDeadline && o.renewDeadline < o.leaseDuration) {
+		return o, fmt.Errorf("leader election needs 0 < --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration, got %s, %s, %s", o.retryPeriod, o.renewDeadline, o.leaseDuration)
+	}
 	if o.maxConcurrentReconciles < 1 {
 		return o, fmt.Errorf("--max-concurrent-reconciles must be at least 1, got %d", o.maxConcurrentReconciles)
 	}
@@ -114,6 +124,12 @@ func newManager(o options) (ctrl.Manager, error) {
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "acs-operator.seam.acs-operator.io",
+		// The lease lives beside the signing key; controller-runtime would only find a
+		// namespace in a pod, so --leader-elect failed anywhere else.
+		LeaderElectionNamespace: o.operatorNamespace,
+		LeaseDuration:           &o.leaseDuration,
+		RenewDeadline:           &o.renewDeadline,
+		RetryPeriod:             &o.retryPeriod,
 		// The manager exits right after losing the lease, so a new leader never runs
 		// beside an old one still sending writes.
 		LeaderElectionReleaseOnCancel: true,

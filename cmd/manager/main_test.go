@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +27,9 @@ func TestOptionsHaveSecureDefaults(t *testing.T) {
 	if o.operatorNamespace != "acs-operator-system" || o.signingKeySecret != "acs-operator-signing-key" || o.createTimeout != 30*time.Second {
 		t.Errorf("defaults: operator namespace %q, signing key Secret %q, create timeout %s", o.operatorNamespace, o.signingKeySecret, o.createTimeout)
 	}
+	if o.leaseDuration != 15*time.Second || o.renewDeadline != 10*time.Second || o.retryPeriod != 2*time.Second {
+		t.Errorf("leader election defaults: lease %s, renew %s, retry %s; want controller-runtime's 15s, 10s, 2s", o.leaseDuration, o.renewDeadline, o.retryPeriod)
+	}
 }
 
 func TestOptionsRefuseNonsense(t *testing.T) {
@@ -39,6 +44,8 @@ func TestOptionsRefuseNonsense(t *testing.T) {
 		{[]string{"--operator-namespace="}, "--operator-namespace is required"},
 		{[]string{"--create-timeout=10ms"}, "--create-timeout must be at least 1s"},
 		{[]string{"--allowed-endpoints="}, "--allowed-endpoints: no base URL"},
+		{[]string{"--leader-elect-renew-deadline=20s"}, "--leader-elect-renew-deadline < --leader-elect-lease-duration"},
+		{[]string{"--leader-elect-retry-period=0s"}, "0 < --leader-elect-retry-period"},
 		{[]string{"--allowed-endpoints=connect.getseam.com"}, "--allowed-endpoints: allowed endpoint \"connect.getseam.com\": must be an http:// or https:// URL"},
 		{[]string{"--allowed-endpoints=https://connect.getseam.com,https://u:p@proxy"}, "must not carry user info"},
 	} {
@@ -76,5 +83,29 @@ func TestAllowedEndpointsFlag(t *testing.T) {
 				t.Errorf("--allowed-endpoints=%q allows %q = %v, want %v", tc.flag, tc.endpoint, got, tc.want)
 			}
 		})
+	}
+}
+
+// Outside a pod (make chaos, a laptop) controller-runtime cannot guess the lease's
+// namespace: it must be --operator-namespace, or --leader-elect fails at start.
+func TestLeaderElectionOutsideAPod(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+users: [{name: u, user: {token: t}}]
+current-context: c
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", kubeconfig)
+	t.Setenv("POD_NAMESPACE", "")
+	o, err := parseOptions([]string{"--leader-elect", "--operator-namespace=ops", "--health-probe-bind-address=0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newManager(o); err != nil {
+		t.Fatalf("--leader-elect outside a pod: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/acs-operator/acs-operator/test/framework"
+	"github.com/acs-operator/acs-operator/test/proc"
 )
 
 const sandboxAddr = "127.0.0.1:8765" // config/samples/seamconnection.yaml points here
@@ -32,6 +33,9 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// `make demo | tee log` and Ctrl-C: tee is gone before we print "Stopping", and a
+	// write to a closed pipe must not end us before the cleanup below has run.
+	signal.Ignore(syscall.SIGPIPE)
 	root := framework.RepoRoot()
 	bin := filepath.Join(root, "bin")
 
@@ -55,14 +59,17 @@ func run() error {
 	}
 
 	step("Starting the Seam sandbox on " + sandboxAddr)
-	sandbox, err := startProcess(ctx, filepath.Join(bin, "seam-sandbox"), nil, "--addr", sandboxAddr, "--mutation-delay", "1s")
+	sandbox, err := startProcess(filepath.Join(bin, "seam-sandbox"), nil, "--addr", sandboxAddr, "--mutation-delay", "1s")
 	if err != nil {
 		return err
 	}
-	defer sandbox.stop()
+	defer sandbox.Stop()
+	if err := proc.WaitHTTP(ctx, "http://"+sandboxAddr+"/_sandbox/counters", sandbox, 30*time.Second); err != nil {
+		return err
+	}
 
 	step("Starting the operator (bin/manager)")
-	manager, err := startProcess(ctx, filepath.Join(bin, "manager"), []string{"KUBECONFIG=" + demoKubeconfig},
+	manager, err := startProcess(filepath.Join(bin, "manager"), []string{"KUBECONFIG=" + demoKubeconfig},
 		"--metrics-bind-address=127.0.0.1:8766", "--metrics-secure=false", "--health-probe-bind-address=127.0.0.1:8767",
 		"--resync-period=30s", "--zap-log-level=info",
 		// Outside a pod the manager cannot find its own namespace: its signing key Secret goes here.
@@ -72,7 +79,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer manager.stop()
+	defer manager.Stop()
+	if err := proc.WaitHTTP(ctx, "http://127.0.0.1:8767/readyz", manager, 60*time.Second); err != nil {
+		return err
+	}
 
 	kubectl := func(args ...string) error {
 		cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", demoKubeconfig}, args...)...)
@@ -112,41 +122,18 @@ Ctrl-C stops everything.
 
 func step(msg string) { fmt.Printf("\n==> %s\n", msg) }
 
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// startProcess runs a binary with its output prefixed, and fails if it exits at once.
-func startProcess(ctx context.Context, path string, env []string, args ...string) (*process, error) {
-	cmd := exec.Command(path, args...)
-	cmd.Env = append(os.Environ(), env...)
+// startProcess runs a binary with its output prefixed by its name.
+func startProcess(path string, env []string, args ...string) (*proc.Process, error) {
 	name := filepath.Base(path)
-	cmd.Stdout = prefixWriter{name: name, out: os.Stdout}
-	cmd.Stderr = prefixWriter{name: name, out: os.Stderr}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w (run `make build` first)", name, err)
-	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	select {
-	case <-p.done:
-		return nil, fmt.Errorf("%s exited at once: %v", name, cmd.ProcessState)
-	case <-time.After(time.Second):
-	case <-ctx.Done():
+	p, err := proc.Start(path, args, proc.Options{
+		Env:    env,
+		Stdout: prefixWriter{name: name, out: os.Stdout},
+		Stderr: prefixWriter{name: name, out: os.Stderr},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w (run `make build` first)", err)
 	}
 	return p, nil
-}
-
-// stop sends SIGTERM and waits, then kills.
-func (p *process) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
 }
 
 type prefixWriter struct {

@@ -133,6 +133,9 @@ func sandboxTargetWrapped(t *testing.T, wrap func(http.Handler) http.Handler) ta
 // the client to the fake.
 func fakeTarget(t *testing.T) target {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short (make test-unit): no npm")
+	}
 	f, err := fakeseam.Start()
 	if err != nil {
 		t.Fatal(err)

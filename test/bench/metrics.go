@@ -1,16 +1,21 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // sample is one line of the Prometheus text format.
@@ -37,79 +42,59 @@ func scrape(ctx context.Context, c *http.Client, url string) ([]sample, error) {
 	return parseMetrics(resp.Body)
 }
 
-// parseMetrics parses the text exposition format: comments are skipped, timestamps ignored.
+// parseMetrics parses the text exposition format with Prometheus's own parser
+// and flattens it into samples: a histogram gives name_bucket{le}, name_sum and
+// name_count, a summary name{quantile}, name_sum and name_count. Samples come
+// sorted by name.
 func parseMetrics(r io.Reader) ([]sample, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, err
+	}
 	var out []sample
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
+	for _, name := range slices.Sorted(maps.Keys(families)) {
+		for _, m := range families[name].GetMetric() {
+			out = append(out, flatten(name, m)...)
 		}
-		s, err := parseSample(line)
-		if err != nil {
-			return nil, fmt.Errorf("parsing %q: %w", line, err)
-		}
-		out = append(out, s)
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
-func parseSample(line string) (sample, error) {
-	s := sample{labels: map[string]string{}}
-	rest := line
-	if i := strings.IndexAny(line, "{ "); i >= 0 && line[i] == '{' {
-		s.name = line[:i]
-		var err error
-		if rest, err = parseLabels(line[i+1:], s.labels); err != nil {
-			return s, err
+func flatten(name string, m *dto.Metric) []sample {
+	labels := func(extra ...string) map[string]string {
+		l := map[string]string{}
+		for _, p := range m.GetLabel() {
+			l[p.GetName()] = p.GetValue()
 		}
-	} else if i >= 0 {
-		s.name, rest = line[:i], line[i:]
+		for i := 0; i+1 < len(extra); i += 2 {
+			l[extra[i]] = extra[i+1]
+		}
+		return l
 	}
-	fields := strings.Fields(rest)
-	if len(fields) == 0 {
-		return s, fmt.Errorf("no value")
+	switch {
+	case m.Counter != nil:
+		return []sample{{name, labels(), m.GetCounter().GetValue()}}
+	case m.Gauge != nil:
+		return []sample{{name, labels(), m.GetGauge().GetValue()}}
+	case m.Untyped != nil:
+		return []sample{{name, labels(), m.GetUntyped().GetValue()}}
+	case m.Histogram != nil:
+		h := m.GetHistogram()
+		out := []sample{{name + "_sum", labels(), h.GetSampleSum()}, {name + "_count", labels(), float64(h.GetSampleCount())}}
+		for _, b := range h.GetBucket() {
+			out = append(out, sample{name + "_bucket", labels("le", fmt.Sprint(b.GetUpperBound())), float64(b.GetCumulativeCount())})
+		}
+		return out
+	case m.Summary != nil:
+		sm := m.GetSummary()
+		out := []sample{{name + "_sum", labels(), sm.GetSampleSum()}, {name + "_count", labels(), float64(sm.GetSampleCount())}}
+		for _, q := range sm.GetQuantile() {
+			out = append(out, sample{name, labels("quantile", fmt.Sprint(q.GetQuantile())), q.GetValue()})
+		}
+		return out
 	}
-	v, err := strconv.ParseFloat(fields[0], 64)
-	s.value = v
-	return s, err
-}
-
-// parseLabels reads `a="x",b="y"}` into into and returns what follows the brace.
-func parseLabels(in string, into map[string]string) (string, error) {
-	for {
-		in = strings.TrimLeft(in, " ,")
-		if strings.HasPrefix(in, "}") {
-			return in[1:], nil
-		}
-		eq := strings.Index(in, "=")
-		if eq < 0 || len(in) < eq+2 || in[eq+1] != '"' {
-			return "", fmt.Errorf("bad label")
-		}
-		key := in[:eq]
-		var val strings.Builder
-		i := eq + 2
-		for ; i < len(in) && in[i] != '"'; i++ {
-			if in[i] == '\\' && i+1 < len(in) {
-				i++
-				switch in[i] {
-				case 'n':
-					val.WriteByte('\n')
-				default:
-					val.WriteByte(in[i])
-				}
-				continue
-			}
-			val.WriteByte(in[i])
-		}
-		if i >= len(in) {
-			return "", fmt.Errorf("unterminated label value")
-		}
-		into[key] = val.String()
-		in = in[i+1:]
-	}
+	return nil
 }
 
 // sumBy adds the samples named name that keep accepts, grouped by key(labels).

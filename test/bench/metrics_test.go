@@ -30,7 +30,7 @@ weird{msg="a \"quoted\", comma}"} 1 1700000000000
 	if v := value(samples, "go_memstats_heap_inuse_bytes"); v != 1.2e7 {
 		t.Errorf("heap = %v", v)
 	}
-	if got := samples[5].labels["msg"]; got != `a "quoted", comma}` {
+	if got := samples[len(samples)-1].labels["msg"]; got != `a "quoted", comma}` {
 		t.Errorf("escaped label = %q", got)
 	}
 	if got := withoutHarness(w, 100, 0); len(got) != 1 || got["PATCH status"] != 250 {

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/test/proc"
 )
 
 const (
@@ -103,7 +104,7 @@ func (r *sizeRun) setupConnection(ctx context.Context) error {
 			return err
 		}
 	}
-	return poll(ctx, 200*time.Millisecond, time.Minute, func() (bool, error) {
+	return proc.Poll(ctx, 200*time.Millisecond, time.Minute, func() (bool, error) {
 		var conn seamv1alpha1.SeamConnection
 		if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: connectionName}, &conn); err != nil {
 			return false, err
@@ -188,7 +189,7 @@ func (r *sizeRun) revoke(ctx context.Context) error {
 	start := time.Now()
 	go func() { createErr <- createUsers(ctx, r.st.client, extra, &created) }()
 	// Let a quarter of the creates land first, so the operator's queue is full.
-	if err := poll(ctx, 10*time.Millisecond, time.Minute, func() (bool, error) {
+	if err := proc.Poll(ctx, 10*time.Millisecond, time.Minute, func() (bool, error) {
 		return created.Load() >= int64(len(extra)/4), nil
 	}); err != nil {
 		return fmt.Errorf("waiting for the creates to start: %w", err)
@@ -198,7 +199,7 @@ func (r *sizeRun) revoke(ctx context.Context) error {
 		return err
 	}
 	rv.patched = len(targets)
-	rv.waitErr = poll(ctx, 100*time.Millisecond, r.timeout(len(targets)), func() (bool, error) {
+	rv.waitErr = proc.Poll(ctx, 100*time.Millisecond, r.timeout(len(targets)), func() (bool, error) {
 		return r.tracker.suspendedCount() == len(targets), r.st.checkAlive()
 	})
 	var last time.Time
@@ -228,7 +229,7 @@ func (r *sizeRun) suspend(ctx context.Context, targets []string) error {
 
 // waitConverged waits until every name is converged, or the timeout for that many passes.
 func (r *sizeRun) waitConverged(ctx context.Context, names []string) error {
-	err := poll(ctx, 100*time.Millisecond, r.timeout(len(names)), func() (bool, error) {
+	err := proc.Poll(ctx, 100*time.Millisecond, r.timeout(len(names)), func() (bool, error) {
 		return r.tracker.readyCount(names) == len(names), r.st.checkAlive()
 	})
 	if err != nil {
@@ -241,7 +242,7 @@ func (r *sizeRun) waitConverged(ctx context.Context, names []string) error {
 func (r *sizeRun) waitQuiet(ctx context.Context) (time.Duration, bool) {
 	start := time.Now()
 	last, lastChange := -1, time.Now()
-	err := poll(ctx, 500*time.Millisecond, r.cfg.resync, func() (bool, error) {
+	err := proc.Poll(ctx, 500*time.Millisecond, r.cfg.resync, func() (bool, error) {
 		c, err := r.st.seam.counters(ctx)
 		if err != nil {
 			return false, err
@@ -265,7 +266,7 @@ func (r *sizeRun) timeout(n int) time.Duration {
 // sleep waits d, failing early if a subprocess dies.
 func (r *sizeRun) sleep(ctx context.Context, d time.Duration) error {
 	end := time.Now().Add(d)
-	return poll(ctx, time.Second, d+time.Minute, func() (bool, error) {
+	return proc.Poll(ctx, time.Second, d+time.Minute, func() (bool, error) {
 		return !time.Now().Before(end), r.st.checkAlive()
 	})
 }
@@ -285,7 +286,7 @@ func (r *sizeRun) apiserverAndReconciles(ctx context.Context) (apiWrites, map[st
 // memory is the manager's peak RSS and peak heap in use so far.
 func (r *sizeRun) memory() (rss, heap float64) {
 	if r.st.manager != nil {
-		rss, _ = peakRSS(r.st.manager.pid())
+		rss, _ = peakRSS(r.st.manager.Pid())
 	}
 	if r.st.heap != nil {
 		heap = r.st.heap.peakBytes()

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/acs-operator/acs-operator/test/framework"
+	"github.com/acs-operator/acs-operator/test/proc"
 )
 
 // stack is one measured setup: a fresh control plane, Seam sandbox and manager.
@@ -21,10 +22,10 @@ type stack struct {
 	client     client.Client // high QPS, for the harness's own creates and patches
 	restConfig *rest.Config
 	apiserver  *http.Client // admin, for the apiserver's /metrics
-	sandbox    *process
+	sandbox    *proc.Process
 	seam       sandboxAdmin
 	sandboxURL string
-	manager    *process
+	manager    *proc.Process
 	metricsURL string
 	heap       *heapSampler
 	stopHeap   context.CancelFunc
@@ -71,11 +72,11 @@ func (s *stack) startControlPlane() error {
 }
 
 func (s *stack) startSandbox(ctx context.Context, cfg config, logDir string) error {
-	addr, err := freeAddr()
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		return err
 	}
-	s.sandbox, err = startProcess(binDir(), logDir, "seam-sandbox", nil,
+	s.sandbox, err = startBin(logDir, "seam-sandbox", nil,
 		"--addr", addr,
 		"--latency", cfg.latency.String(),
 		"--rate-limit", fmt.Sprint(cfg.rateLimit),
@@ -85,7 +86,7 @@ func (s *stack) startSandbox(ctx context.Context, cfg config, logDir string) err
 	}
 	s.sandboxURL = "http://" + addr
 	s.seam = sandboxAdmin{base: s.sandboxURL, http: &http.Client{Timeout: 10 * time.Second}}
-	return waitHTTP(ctx, s.sandboxURL+"/_sandbox/counters", s.sandbox, 30*time.Second)
+	return proc.WaitHTTP(ctx, s.sandboxURL+"/_sandbox/counters", s.sandbox, 30*time.Second)
 }
 
 func (s *stack) startManager(ctx context.Context, cfg config, logDir string) error {
@@ -93,15 +94,15 @@ func (s *stack) startManager(ctx context.Context, cfg config, logDir string) err
 	if err != nil {
 		return err
 	}
-	metricsAddr, err := freeAddr()
+	metricsAddr, err := proc.FreeAddr()
 	if err != nil {
 		return err
 	}
-	probeAddr, err := freeAddr()
+	probeAddr, err := proc.FreeAddr()
 	if err != nil {
 		return err
 	}
-	s.manager, err = startProcess(binDir(), logDir, "manager", []string{"KUBECONFIG=" + kubeconfig},
+	s.manager, err = startBin(logDir, "manager", []string{"KUBECONFIG=" + kubeconfig},
 		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false",
 		"--health-probe-bind-address="+probeAddr,
 		fmt.Sprintf("--max-concurrent-reconciles=%d", cfg.concurrency),
@@ -113,7 +114,7 @@ func (s *stack) startManager(ctx context.Context, cfg config, logDir string) err
 		return err
 	}
 	s.metricsURL = "http://" + metricsAddr + "/metrics"
-	if err := waitHTTP(ctx, "http://"+probeAddr+"/readyz", s.manager, 60*time.Second); err != nil {
+	if err := proc.WaitHTTP(ctx, "http://"+probeAddr+"/readyz", s.manager, 60*time.Second); err != nil {
 		return fmt.Errorf("manager not ready: %w", err)
 	}
 	s.heap = &heapSampler{}
@@ -135,9 +136,9 @@ func (s *stack) managerMetrics(ctx context.Context) ([]sample, error) {
 
 // checkAlive fails when a subprocess died.
 func (s *stack) checkAlive() error {
-	for _, p := range []*process{s.sandbox, s.manager} {
-		if p != nil && p.exited() {
-			return p.err()
+	for _, p := range []*proc.Process{s.sandbox, s.manager} {
+		if p != nil && p.Exited() {
+			return p.Err()
 		}
 	}
 	return nil
@@ -148,8 +149,8 @@ func (s *stack) stop() {
 	if s.stopHeap != nil {
 		s.stopHeap()
 	}
-	s.manager.stop()
-	s.sandbox.stop()
+	s.manager.Stop()
+	s.sandbox.Stop()
 	if s.cp != nil {
 		if err := s.cp.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: stopping the control plane:", err)
@@ -157,4 +158,11 @@ func (s *stack) stop() {
 	}
 }
 
-func binDir() string { return filepath.Join(framework.RepoRoot(), "bin") }
+// startBin runs bin/<name> with args, its stdout and stderr in logDir/<name>.log.
+func startBin(logDir, name string, env []string, args ...string) (*proc.Process, error) {
+	path := filepath.Join(framework.RepoRoot(), "bin", name)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%s not found: run `make build` first", path)
+	}
+	return proc.Start(path, args, proc.Options{Env: env, LogFile: filepath.Join(logDir, name+".log")})
+}

@@ -4,7 +4,6 @@
 package fakeseam
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -14,8 +13,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/acs-operator/acs-operator/test/proc"
 )
 
 // Fake is a running fake and what start.mjs seeded it with.
@@ -27,8 +27,7 @@ type Fake struct {
 	AccessGroupIDs []string `json:"accessGroupIds"`
 	UserIdentityID string   `json:"userIdentityId"`
 
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *proc.Process
 }
 
 var (
@@ -54,37 +53,21 @@ func Start() (*Fake, error) {
 	if installErr != nil {
 		return nil, installErr
 	}
-	cmd := exec.Command(node, "start.mjs", "0")
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
+	stderr := &syncWriter{}
+	ready := &firstLine{line: make(chan string, 1)}
+	p, err := proc.Start(node, []string{"start.mjs", "0"}, proc.Options{Dir: dir, Stdout: ready, Stderr: stderr, StopTimeout: 5 * time.Second})
 	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the fake: %w", err)
 	}
-	f := &Fake{cmd: cmd, done: make(chan struct{})}
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		_ = cmd.Wait()
-		close(f.done)
-	}()
+	f := &Fake{proc: p}
 	select {
-	case line, ok := <-lines:
-		if !ok {
-			return nil, fmt.Errorf("the fake exited before it was ready; stderr:\n%s", stderr.String())
-		}
+	case line := <-ready.line:
 		if err := json.Unmarshal([]byte(line), f); err != nil || f.Endpoint == "" {
 			f.Stop()
 			return nil, fmt.Errorf("the fake printed %q, not its ready line (%v); stderr:\n%s", line, err, stderr.String())
 		}
+	case <-p.Done():
+		return nil, fmt.Errorf("the fake exited before it was ready; stderr:\n%s", stderr.String())
 	case <-time.After(90 * time.Second):
 		f.Stop()
 		return nil, errors.New("the fake did not get ready in 90s; stderr:\n" + stderr.String())
@@ -93,14 +76,42 @@ func Start() (*Fake, error) {
 }
 
 // Stop ends the fake (SIGTERM, then SIGKILL after 5 s).
-func (f *Fake) Stop() {
-	_ = f.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-f.done:
-	case <-time.After(5 * time.Second):
-		_ = f.cmd.Process.Kill()
-		<-f.done
+func (f *Fake) Stop() { f.proc.Stop() }
+
+// firstLine hands the first line written to it to line, and discards the rest.
+type firstLine struct {
+	buf  []byte
+	sent bool
+	line chan string
+}
+
+func (w *firstLine) Write(b []byte) (int, error) {
+	if !w.sent {
+		w.buf = append(w.buf, b...)
+		if i := bytes.IndexByte(w.buf, '\n'); i >= 0 {
+			w.line <- string(w.buf[:i])
+			w.sent, w.buf = true, nil
+		}
 	}
+	return len(b), nil
+}
+
+// syncWriter lets the error messages read stderr while the process writes it.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(b)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func install(dir string) error {

@@ -12,6 +12,8 @@ import (
 //	GET  /_sandbox/state              everything, API keys by prefix only
 //	GET  /_sandbox/counters           {"/acs/users/create": {"200": 3, "0": 1}, ...}
 //	POST /_sandbox/counters/reset
+//	GET  /_sandbox/audit              every committed write: [{"seq", "time", "route", "acs_user_id",
+//	                                  "acs_access_group_id"?, "email_address"?, "answered"}, ...]
 //	GET  /_sandbox/faults             current faults
 //	POST /_sandbox/faults             replace faults, e.g. {"latency": "200ms",
 //	                                  "route_latency": {"/acs/users/list": "1s"},
@@ -34,6 +36,9 @@ func (s *Server) adminMux() *http.ServeMux {
 	mux.HandleFunc("POST /_sandbox/counters/reset", func(w http.ResponseWriter, _ *http.Request) {
 		s.ResetCounters()
 		writeAdmin(w, http.StatusOK, map[string]bool{"ok": true})
+	})
+	mux.HandleFunc("GET /_sandbox/audit", func(w http.ResponseWriter, _ *http.Request) {
+		writeAdmin(w, http.StatusOK, s.Audit())
 	})
 	mux.HandleFunc("GET /_sandbox/faults", func(w http.ResponseWriter, _ *http.Request) {
 		writeAdmin(w, http.StatusOK, s.Faults())

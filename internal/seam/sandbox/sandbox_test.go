@@ -376,3 +376,39 @@ user_identities: [{id: uid1, workspace_id: ws1, email: a@example.com}]
 		t.Errorf("DefaultSeed: %v", err)
 	}
 }
+
+func TestAuditListsCommittedWritesOnly(t *testing.T) {
+	h := newHarness(t, Options{})
+	id := h.createUser(`{"acs_system_id":"acs_system_hq","full_name":"Audited","email_address":"audited@example.com"}`)
+	h.post("/acs/users/get", `{"acs_user_id":"`+id+`"}`)
+	h.srv.DropAfterCommit("/acs/users/suspend", 1)
+	req, _ := http.NewRequest("POST", h.url+"/acs/users/suspend", strings.NewReader(`{"acs_user_id":"`+id+`"}`))
+	req.Header.Set("Authorization", "Bearer "+DefaultSeedAPIKey)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("suspend answered %d, want a dropped connection", resp.StatusCode)
+	}
+	h.post("/acs/users/remove_from_access_group", `{"acs_user_id":"`+id+`","acs_access_group_id":"acs_access_group_hq_gym"}`)
+	h.post("/acs/users/delete", `{"acs_user_id":"nobody"}`) // 404: nothing committed
+
+	var got []AuditEntry
+	if err := json.Unmarshal([]byte(h.do("GET", "/_sandbox/audit", "", "").raw), &got); err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		route, user, group, email string
+		answered                  bool
+	}
+	var rows []row
+	for _, e := range got {
+		rows = append(rows, row{e.Route, e.AcsUserID, e.AccessGroupID, e.EmailAddress, e.Answered})
+	}
+	want := []row{
+		{"/acs/users/create", id, "", "audited@example.com", true},
+		{"/acs/users/suspend", id, "", "audited@example.com", false},
+		{"/acs/users/remove_from_access_group", id, "acs_access_group_hq_gym", "audited@example.com", true},
+	}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("audit:\n got %+v\nwant %+v", rows, want)
+	}
+}

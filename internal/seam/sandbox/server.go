@@ -35,6 +35,7 @@ type Server struct {
 	st       *store
 	faults   faultState
 	counters counters
+	audit    auditLog
 	limiter  *rate.Limiter
 	routes   map[string]route
 	admin    *http.ServeMux
@@ -166,6 +167,13 @@ func (s *Server) serveAPI(r *http.Request, path string) (resp response, dropped 
 		return scheme + "://" + r.Host + path + "?" + encodeQuery(q)
 	}}
 	resp = rt.handle(c)
+	entry, isWrite := s.auditEntry(path, p, resp, now)
+	defer func() {
+		if isWrite {
+			entry.Answered = !dropped && resp.status < 300
+			s.audit.add(entry)
+		}
+	}()
 	// Drop or fail only calls that did their work: a refused call committed nothing.
 	if resp.status < 300 {
 		if status, ok := s.faults.takeFailAfterCommit(path); ok {
