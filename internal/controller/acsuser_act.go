@@ -49,6 +49,9 @@ func (r *AcsUserReconciler) sendAll(ctx context.Context, conn *connection.Resolv
 			}
 			break
 		}
+		if a.Kind.Revokes() {
+			r.revoked.Store(u.UID, u.Generation)
+		}
 		done = append(done, describe(a))
 	}
 	return done, failed, firstErr

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -54,6 +55,11 @@ type AcsUserReconciler struct {
 	Signer *signing.Key
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+
+	// revoked is, per object UID, the generation a revocation was last sent for: a
+	// cached status older than that write must not make knownRevocations send it
+	// again.
+	revoked sync.Map
 }
 
 // +kubebuilder:rbac:groups=seam.acs-operator.io,resources=acsusers,verbs=get;list;watch;update;patch
@@ -109,9 +115,13 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 		return res, err
 	}
 	// Access is taken away before anything is read: one write, confirmed by the read
-	// below. A 404 here is left to that read, which reports the deletion.
-	if _, failed, err := r.sendAll(ctx, conn, u, knownRevocations(u.Spec, u.Status, r.now())); err != nil && !errors.Is(err, seam.ErrNotFound) {
-		return r.fail(ctx, u, err, fmt.Sprintf("%s on Seam", failed.Kind))
+	// below. A 404 here is left to that read, which reports the deletion. Once per
+	// generation: status may be a cached copy older than the last reconcile's, and
+	// the read-and-diff below judges whatever is still missing.
+	if early := knownRevocations(u.Spec, u.Status, r.now()); len(early) > 0 && !r.revokedThisGeneration(u) {
+		if _, failed, err := r.sendAll(ctx, conn, u, early); err != nil && !errors.Is(err, seam.ErrNotFound) {
+			return r.fail(ctx, u, err, fmt.Sprintf("%s on Seam", failed.Kind))
+		}
 	}
 	observed, gone, err := r.observe(ctx, conn, u)
 	switch {
@@ -142,6 +152,13 @@ func (r *AcsUserReconciler) refreshRecordedGroups(ctx context.Context, u *seamv1
 	}
 	u.Status.AccessGroupIDs = live.Status.AccessGroupIDs
 	return nil
+}
+
+// revokedThisGeneration reports whether a revocation was already sent for this
+// generation of the object (by either path): then only a fresh read decides more.
+func (r *AcsUserReconciler) revokedThisGeneration(u *seamv1alpha1.AcsUser) bool {
+	gen, ok := r.revoked.Load(u.UID)
+	return ok && gen.(int64) == u.Generation
 }
 
 // revocationPending reports, from the spec and the last observation alone, whether
