@@ -96,7 +96,13 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	if err := s.startManagers(ctx); err != nil {
 		return err
 	}
-	go s.supervise(ctx)
+	// The supervisor stops (and is waited for) before the stack does: a manager it
+	// restarted after the checks would outlive the run and write into its log
+	// directory while that is removed.
+	superviseCtx, stopSupervising := context.WithCancel(ctx)
+	supervised := make(chan struct{})
+	go func() { s.supervise(superviseCtx); close(supervised) }()
+	defer func() { stopSupervising(); <-supervised }()
 
 	w := newWorkload(s.client, rand.New(rand.NewPCG(cfg.seed, 1)), cfg.n)
 	if err := w.createAll(ctx); err != nil {
