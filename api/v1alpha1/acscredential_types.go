@@ -152,6 +152,12 @@ type AcsCredentialStatus struct {
 	// +optional
 	AppliedCodeHash string `json:"appliedCodeHash,omitempty"`
 
+	// appliedAcsEntranceIds are the allowed entrances the credential was created with
+	// (Seam does not report them back): a spec that differs replaces the credential.
+	// +listType=atomic
+	// +optional
+	AppliedAcsEntranceIDs []string `json:"appliedAcsEntranceIds,omitempty"`
+
 	// observedGeneration is the metadata.generation last reconciled successfully.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`

@@ -142,6 +142,11 @@ func (in *AcsCredentialStatus) DeepCopyInto(out *AcsCredentialStatus) {
 		*out = new(bool)
 		**out = **in
 	}
+	if in.AppliedAcsEntranceIDs != nil {
+		in, out := &in.AppliedAcsEntranceIDs, &out.AppliedAcsEntranceIDs
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]v1.Condition, len(*in))

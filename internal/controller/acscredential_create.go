@@ -89,6 +89,8 @@ func (r *AcsCredentialReconciler) ensureCreated(ctx context.Context, w *credenti
 		if err := r.recordClaim(ctx, w, found[0]); err != nil {
 			return ctrl.Result{RequeueAfter: conflictRetry}, client.IgnoreNotFound(err)
 		}
+		// The lost create sent the spec's entrances (Seam does not report them back).
+		cred.Status.AppliedAcsEntranceIDs = entranceIDs(cred.Spec)
 		r.Recorder.Eventf(cred, nil, "Normal", "Adopted", "Create",
 			"Adopted credential %s, made by an earlier create whose response was lost", found[0].AcsCredentialID)
 		return ctrl.Result{RequeueAfter: time.Second}, nil
@@ -199,6 +201,7 @@ func (r *AcsCredentialReconciler) create(ctx context.Context, w *credentialWork,
 		logf.FromContext(ctx).Info("Could not record the new credential's id in an annotation yet", "error", err.Error())
 	}
 	cred.Status.AppliedCodeHash = r.appliedHash(w)
+	cred.Status.AppliedAcsEntranceIDs = entranceIDs(cred.Spec)
 	r.record(w, created)
 	return r.report(ctx, cred, created), nil
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,6 +44,8 @@ func diffCredential(cred *seamv1alpha1.AcsCredential, pin seam.PIN, remote *seam
 		return credentialDiff{action: credentialReplace, why: "spec.isMultiPhoneSyncCredential changed"}
 	case spec.EndsAt == nil && remote.EndsAt != nil:
 		return credentialDiff{action: credentialReplace, why: "spec.endsAt was removed (Seam cannot clear an end)"}
+	case !slices.Equal(entranceIDs(spec), cred.Status.AppliedAcsEntranceIDs):
+		return credentialDiff{action: credentialReplace, why: "spec.allowedAcsEntranceIds changed"}
 	}
 	var d credentialDiff
 	if spec.EndsAt != nil && !timeMatches(spec.EndsAt, remote.EndsAt) {
@@ -55,6 +58,16 @@ func diffCredential(cred *seamv1alpha1.AcsCredential, pin seam.PIN, remote *seam
 		d.why = joinWhy(d.why, "the PIN changed (its Secret or spec.code.rotate)")
 	}
 	return d
+}
+
+// entranceIDs are the spec's allowed entrances, sorted; nil for none.
+func entranceIDs(spec seamv1alpha1.AcsCredentialSpec) []string {
+	var out []string
+	for _, e := range spec.AllowedAcsEntranceIDs {
+		out = append(out, string(e))
+	}
+	slices.Sort(out)
+	return out
 }
 
 func timeMatches(want *metav1.Time, got *time.Time) bool {

@@ -203,6 +203,23 @@ var _ = Describe("AcsCredential", func() {
 		Expect(w.received("/acs/credentials/create")).To(Equal(2))
 	})
 
+	It("replaces the credential when its allowed entrances change, deleting first", func() {
+		w.newAcsUser("tenant")
+		w.newCredential("lobby", "tenant", func(s *seamv1alpha1.AcsCredentialSpec) {
+			s.AllowedAcsEntranceIDs = []seamv1alpha1.SeamID{"acs_entrance_lobby"}
+		})
+		first := w.remoteCredential("lobby")
+		Expect(first.AllowedEntranceIDs).To(ConsistOf("acs_entrance_lobby"))
+		w.updateCredential("lobby", func(s *seamv1alpha1.AcsCredentialSpec) {
+			s.AllowedAcsEntranceIDs = []seamv1alpha1.SeamID{"acs_entrance_lobby", "acs_entrance_garage"}
+		})
+		Eventually(func() string { return w.credential("lobby").Status.AcsCredentialID }).ShouldNot(Equal(first.ID))
+		Eventually(w.credentialReady("lobby")).Should(Equal("True/Available"))
+		Expect(w.remoteCredential("lobby").AllowedEntranceIDs).To(ConsistOf("acs_entrance_lobby", "acs_entrance_garage"))
+		Expect(w.sandbox.Credentials("")).To(HaveLen(1))
+		Expect(w.received("/acs/credentials/delete")).To(Equal(1))
+	})
+
 	It("waits for a card to be issued", func() {
 		w.newAcsUser("tenant")
 		w.newCredential("card", "tenant", func(s *seamv1alpha1.AcsCredentialSpec) { s.AccessMethod, s.Code = seamv1alpha1.AccessMethodCard, nil })
