@@ -104,6 +104,9 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 	if err != nil {
 		return r.fail(ctx, u, err, "Resolving the connection")
 	}
+	if err := r.markConnectionInUse(ctx, u); err != nil {
+		return ctrl.Result{RequeueAfter: conflictRetry}, client.IgnoreNotFound(err)
+	}
 	own := r.ownershipOf(u)
 	switch own.state {
 	case ownsNothing:
@@ -125,6 +128,9 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 	}
 	observed, gone, err := r.observe(ctx, conn, u)
 	switch {
+	case errors.Is(err, snapshot.ErrRefreshing):
+		// A settled object waits for the snapshot another reconcile is reading.
+		return ctrl.Result{RequeueAfter: snapshotRetry + time.Duration(rand.Int64N(int64(snapshotRetry))), Priority: ptr.To(priorityResync)}, nil
 	case err != nil:
 		return r.fail(ctx, u, err, "Reading the ACS user from Seam")
 	case gone:
@@ -205,6 +211,10 @@ func patchStatusFrom(ctx context.Context, c client.Client, obj, base client.Obje
 	}
 	return result, err
 }
+
+// snapshotRetry is how soon a settled object whose system's snapshot was being read
+// comes back (plus up to as much jitter).
+const snapshotRetry = 500 * time.Millisecond
 
 // conflictRetry is how soon a reconcile that lost a write race with another
 // writer of the object comes back (with the object as it is now).

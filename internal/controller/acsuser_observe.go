@@ -19,7 +19,11 @@ import (
 // observe reads the remote user and its group membership. gone is true when Seam
 // says the user does not exist.
 func (r *AcsUserReconciler) observe(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (Observed, bool, error) {
-	if o, ok := r.observeFromSnapshot(ctx, conn, u); ok {
+	o, ok, err := r.observeFromSnapshot(ctx, conn, u)
+	if err != nil {
+		return Observed{}, false, err
+	}
+	if ok {
 		return o, false, nil
 	}
 	user, err := conn.Client.GetUser(ctx, u.Status.AcsUserID)
@@ -84,26 +88,32 @@ func recordObservation(u *seamv1alpha1.AcsUser, o Observed) {
 // reads. Anything else (a difference, a pending write, a user missing from the
 // snapshot, a snapshot older than the object's last change) is read fresh, so the
 // snapshot's age can never cause a wrong or repeated write.
-func (r *AcsUserReconciler) observeFromSnapshot(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (Observed, bool) {
+//
+// While another reconcile reads the snapshot it returns snapshot.ErrRefreshing: the
+// object comes back in a moment rather than hold a worker or spend a read.
+func (r *AcsUserReconciler) observeFromSnapshot(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (Observed, bool, error) {
 	ready := meta.FindStatusCondition(u.Status.Conditions, ConditionReady)
 	if r.Snapshots == nil || ready == nil || ready.Status != metav1.ConditionTrue || u.Status.ObservedGeneration != u.Generation {
-		return Observed{}, false
+		return Observed{}, false, nil
 	}
 	key := snapshot.Key{Connection: conn.Key, System: string(u.Spec.AcsSystemID)}
 	// Conditions keep time to the second: one more second makes sure the snapshot
 	// was read after the write this object last confirmed.
 	snap, err := r.Snapshots.Get(ctx, key, conn.Client, ready.LastTransitionTime.Add(time.Second))
+	if errors.Is(err, snapshot.ErrRefreshing) {
+		return Observed{}, false, err
+	}
 	if err != nil {
 		logf.FromContext(ctx).V(1).Info("Snapshot unavailable, reading the user", "error", err.Error())
-		return Observed{}, false
+		return Observed{}, false, nil
 	}
 	user := snap.User(u.Status.AcsUserID)
 	if user == nil || len(user.PendingMutations) > 0 || len(user.Errors) > 0 {
-		return Observed{}, false
+		return Observed{}, false, nil
 	}
 	o := Observed{User: user, Groups: snap.Groups(user.AcsUserID)}
 	if len(Diff(u.Spec, o, u.Status.AccessGroupIDs, r.now())) > 0 {
-		return Observed{}, false
+		return Observed{}, false, nil
 	}
-	return o, true
+	return o, true, nil
 }

@@ -39,6 +39,26 @@ func connectionKey(obj client.Object) string {
 	return indexKey(seamv1alpha1.SeamConnectionKind, obj.GetNamespace(), obj.GetName())
 }
 
+// markConnectionInUse puts the in-use finalizer on the connection an AcsUser uses,
+// before the AcsUser sends anything through it: the connection's own reconcile may
+// not have run yet (its queue may be busy with an unreachable endpoint), and a
+// connection deleted without the finalizer would strand the user's teardown. A read
+// from the cache when the finalizer is there.
+func (r *AcsUserReconciler) markConnectionInUse(ctx context.Context, u *seamv1alpha1.AcsUser) error {
+	var conn client.Object = &seamv1alpha1.SeamConnection{}
+	key := client.ObjectKey{Namespace: u.Namespace, Name: u.Spec.ConnectionRef.Name}
+	if u.Spec.ConnectionRef.Kind == seamv1alpha1.ClusterSeamConnectionKind {
+		conn, key = &seamv1alpha1.ClusterSeamConnection{}, client.ObjectKey{Name: u.Spec.ConnectionRef.Name}
+	}
+	if err := r.Get(ctx, key, conn); err != nil {
+		return err
+	}
+	if !conn.GetDeletionTimestamp().IsZero() {
+		return nil // a finalizer cannot be added any more; its reconcile keeps it while users remain
+	}
+	return setFinalizer(ctx, r.Client, conn, ConnectionFinalizer, true)
+}
+
 // protect puts the in-use finalizer on a live connection.
 func (r *ConnectionReconciler) protect(ctx context.Context, obj client.Object) error {
 	return setFinalizer(ctx, r.Client, obj, ConnectionFinalizer, true)

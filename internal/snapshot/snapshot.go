@@ -70,25 +70,56 @@ type Cache struct {
 }
 
 type entry struct {
-	mu   sync.Mutex // one refresh at a time per key; others wait for its result
-	snap *Snapshot
+	mu         sync.Mutex // held only to look and to swap, never across a read
+	snap       *Snapshot
+	refreshing bool
+	err        error // the last failed read, handed to callers until errUntil
+	errUntil   time.Time
 }
 
-// Get returns a snapshot of the key's system taken after notBefore and younger than
-// MaxAge, reading a new one with lister if needed.
+// ErrRefreshing says another reconcile is reading the snapshot right now. The caller
+// comes back a moment later instead of waiting: a worker must not sit behind
+// someone else's paging while revocations queue up.
+var ErrRefreshing = errors.New("snapshot: being read by another reconcile")
+
+// failedReadTTL is how long a failed read is handed to every caller before the next
+// one tries again: an outage must not make each waiting reconcile page the system.
+const failedReadTTL = 5 * time.Second
+
+// Get returns the snapshot of key, read after notBefore and younger than MaxAge,
+// reading it with lister if needed. When another caller is reading it, Get returns
+// ErrRefreshing at once; a read that failed less than failedReadTTL ago returns its
+// error without another read.
 func (c *Cache) Get(ctx context.Context, key Key, lister Lister, notBefore time.Time) (*Snapshot, error) {
 	e := c.entry(key)
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	now := c.now()
-	if s := e.snap; s != nil && s.FetchedAt.After(notBefore) && now.Sub(s.FetchedAt) < c.MaxAge {
+	e.mu.Lock()
+	switch {
+	case e.snap != nil && e.snap.FetchedAt.After(notBefore) && now.Sub(e.snap.FetchedAt) < c.MaxAge:
+		s := e.snap
+		e.mu.Unlock()
 		return s, nil
-	}
-	s, err := c.read(ctx, key.System, lister)
-	if err != nil {
+	case e.refreshing:
+		e.mu.Unlock()
+		return nil, ErrRefreshing
+	case e.err != nil && now.Before(e.errUntil):
+		err := e.err
+		e.mu.Unlock()
 		return nil, err
 	}
-	e.snap = s
+	e.refreshing = true
+	e.mu.Unlock()
+
+	s, err := c.read(ctx, key.System, lister)
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.refreshing = false
+	if err != nil {
+		e.err, e.errUntil = err, c.now().Add(failedReadTTL)
+		return nil, err
+	}
+	e.snap, e.err = s, nil
 	return s, nil
 }
 

@@ -2,7 +2,9 @@ package snapshot_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"iter"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -67,5 +69,79 @@ func TestSnapshotCostsPagesNotUsers(t *testing.T) {
 	}
 	if srv.Received("/acs/users/list") == before {
 		t.Error("a snapshot taken before notBefore was reused")
+	}
+}
+
+// blockingLister pages until released, and counts its reads.
+type blockingLister struct {
+	started chan struct{}
+	release chan struct{}
+	err     error
+	reads   int
+}
+
+func (b *blockingLister) ListUsers(ctx context.Context, _ seam.ListUsersRequest) iter.Seq2[*seam.AcsUser, error] {
+	return func(yield func(*seam.AcsUser, error) bool) {
+		b.reads++
+		if b.started != nil {
+			close(b.started)
+			<-b.release
+		}
+		if b.err != nil {
+			yield(nil, b.err)
+			return
+		}
+		yield(&seam.AcsUser{AcsUserID: "u1"}, nil)
+	}
+}
+
+func (b *blockingLister) ListAccessGroups(context.Context, seam.ListAccessGroupsRequest) ([]seam.AccessGroup, error) {
+	return nil, nil
+}
+
+func (b *blockingLister) ListAccessGroupUsers(context.Context, string) ([]seam.AcsUser, error) {
+	return nil, nil
+}
+
+func TestSnapshotReadBlocksNoOtherCaller(t *testing.T) {
+	cache := &snapshot.Cache{MaxAge: time.Minute, PageSize: 500}
+	key := snapshot.Key{Connection: "c", System: "s"}
+	l := &blockingLister{started: make(chan struct{}), release: make(chan struct{})}
+	first := make(chan error, 1)
+	go func() {
+		_, err := cache.Get(context.Background(), key, l, time.Time{})
+		first <- err
+	}()
+	<-l.started
+	// While the first caller pages, another returns at once instead of waiting.
+	if _, err := cache.Get(context.Background(), key, l, time.Time{}); !errors.Is(err, snapshot.ErrRefreshing) {
+		t.Fatalf("a second caller during a read got %v, want ErrRefreshing", err)
+	}
+	close(l.release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if s, err := cache.Get(context.Background(), key, l, time.Time{}); err != nil || s.Len() != 1 || l.reads != 1 {
+		t.Fatalf("after the read: %v, %v, %d reads", s, err, l.reads)
+	}
+}
+
+func TestSnapshotFailedReadIsNotRepeatedByEveryCaller(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cache := &snapshot.Cache{MaxAge: time.Minute, PageSize: 500, Now: func() time.Time { return now }}
+	key := snapshot.Key{Connection: "c", System: "s"}
+	l := &blockingLister{err: errors.New("seam: HTTP 503")}
+	for range 10 {
+		if _, err := cache.Get(context.Background(), key, l, time.Time{}); err == nil {
+			t.Fatal("a failed read returned no error")
+		}
+	}
+	if l.reads != 1 {
+		t.Errorf("%d reads for ten callers within the failure's TTL, want 1", l.reads)
+	}
+	now = now.Add(time.Minute)
+	l.err = nil
+	if _, err := cache.Get(context.Background(), key, l, time.Time{}); err != nil || l.reads != 2 {
+		t.Errorf("after the TTL: %v, %d reads", err, l.reads)
 	}
 }
