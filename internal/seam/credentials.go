@@ -226,37 +226,15 @@ func (c *Client) GetCredential(ctx context.Context, id string) (*AcsCredential, 
 // ListCredentials walks every page of /acs/credentials/list. On an error it
 // yields (nil, err) once and stops.
 func (c *Client) ListCredentials(ctx context.Context, req ListCredentialsRequest) iter.Seq2[*AcsCredential, error] {
-	return func(yield func(*AcsCredential, error) bool) {
-		seen := map[string]bool{}
-		for {
-			var out struct {
-				AcsCredentials []AcsCredential `json:"acs_credentials"`
-				Pagination     *struct {
-					HasNextPage    bool    `json:"has_next_page"`
-					NextPageCursor *string `json:"next_page_cursor"`
-				} `json:"pagination"`
-			}
-			if err := c.do(ctx, "/acs/credentials/list", req.body(), &out, true); err != nil {
-				yield(nil, err)
-				return
-			}
-			for i := range out.AcsCredentials {
-				if !yield(&out.AcsCredentials[i], nil) {
-					return
-				}
-			}
-			p := out.Pagination
-			if p == nil || !p.HasNextPage || p.NextPageCursor == nil || *p.NextPageCursor == "" {
-				return
-			}
-			if seen[*p.NextPageCursor] {
-				yield(nil, fmt.Errorf("seam: /acs/credentials/list: server repeated page cursor"))
-				return
-			}
-			seen[*p.NextPageCursor] = true
-			req.PageCursor = *p.NextPageCursor
+	return walkPages("/acs/credentials/list", req.PageCursor, func(cursor string) ([]AcsCredential, string, error) {
+		req.PageCursor = cursor
+		var out struct {
+			AcsCredentials []AcsCredential `json:"acs_credentials"`
+			Pagination     *pagination     `json:"pagination"`
 		}
-	}
+		err := c.do(ctx, "/acs/credentials/list", req.body(), &out, true)
+		return out.AcsCredentials, out.Pagination.next(), err
+	})
 }
 
 // UpdateCredential changes the code or ends_at (/acs/credentials/update).

@@ -50,23 +50,17 @@ func (c *Client) GetUser(ctx context.Context, acsUserID string) (*AcsUser, error
 // "pagination" (the npm fake) is treated as the last page.
 func (c *Client) ListUsersPage(ctx context.Context, req ListUsersRequest) (UsersPage, error) {
 	var out struct {
-		AcsUsers   []AcsUser `json:"acs_users"`
-		Pagination *struct {
-			HasNextPage    bool    `json:"has_next_page"`
-			NextPageCursor *string `json:"next_page_cursor"`
-		} `json:"pagination"`
+		AcsUsers   []AcsUser   `json:"acs_users"`
+		Pagination *pagination `json:"pagination"`
 	}
 	if err := c.do(ctx, "/acs/users/list", req.body(), &out, true); err != nil {
 		return UsersPage{}, err
 	}
-	page := UsersPage{Users: out.AcsUsers}
+	page := UsersPage{Users: out.AcsUsers, NextPageCursor: out.Pagination.next()}
 	if page.Users == nil {
 		page.Users = []AcsUser{}
 	}
-	if p := out.Pagination; p != nil && p.HasNextPage && p.NextPageCursor != nil && *p.NextPageCursor != "" {
-		page.HasNextPage = true
-		page.NextPageCursor = *p.NextPageCursor
-	}
+	page.HasNextPage = page.NextPageCursor != ""
 	return page, nil
 }
 
@@ -74,31 +68,11 @@ func (c *Client) ListUsersPage(ctx context.Context, req ListUsersRequest) (Users
 // 500). On an error it yields (nil, err) once and stops. Each yielded user is
 // a fresh value the caller may keep.
 func (c *Client) ListUsers(ctx context.Context, req ListUsersRequest) iter.Seq2[*AcsUser, error] {
-	return func(yield func(*AcsUser, error) bool) {
-		seen := map[string]bool{}
-		for {
-			page, err := c.ListUsersPage(ctx, req)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for i := range page.Users {
-				if !yield(&page.Users[i], nil) {
-					return
-				}
-			}
-			if !page.HasNextPage {
-				return
-			}
-			// A server that hands back a cursor it gave before would loop forever.
-			if seen[page.NextPageCursor] {
-				yield(nil, fmt.Errorf("seam: /acs/users/list: server repeated page cursor"))
-				return
-			}
-			seen[page.NextPageCursor] = true
-			req.PageCursor = page.NextPageCursor
-		}
-	}
+	return walkPages("/acs/users/list", req.PageCursor, func(cursor string) ([]AcsUser, string, error) {
+		req.PageCursor = cursor
+		page, err := c.ListUsersPage(ctx, req)
+		return page.Users, page.NextPageCursor, err
+	})
 }
 
 // UpdateUser changes the non-nil fields of req (/acs/users/update). Seam
