@@ -57,6 +57,16 @@ func IsNotUsable(err error) (*Error, bool) {
 	return ce, ok
 }
 
+// Key names a connection: "SeamConnection/<namespace>/<name>" or
+// "ClusterSeamConnection/<name>". Clients, the key escrow and the controllers' index
+// of AcsUsers by connection all use it, so they must agree on it.
+func Key(kind, namespace, name string) string {
+	if kind == seamv1alpha1.ClusterSeamConnectionKind {
+		return kind + "/" + name
+	}
+	return seamv1alpha1.SeamConnectionKind + "/" + namespace + "/" + name
+}
+
 // Resolved is a usable connection.
 type Resolved struct {
 	// Key identifies the connection ("SeamConnection/ns/name" or "ClusterSeamConnection/name").
@@ -214,7 +224,7 @@ func (r *Resolver) ForClusterSeamConnection(ctx context.Context, name string) (*
 
 func settingsOfSeamConnection(c *seamv1alpha1.SeamConnection) settings {
 	return settings{
-		key:               seamv1alpha1.SeamConnectionKind + "/" + c.Namespace + "/" + c.Name,
+		key:               Key(seamv1alpha1.SeamConnectionKind, c.Namespace, c.Name),
 		endpoint:          c.Spec.Endpoint,
 		insecureAllowHTTP: c.Spec.InsecureAllowHTTP,
 		workspaceID:       string(c.Spec.WorkspaceID),
@@ -234,7 +244,7 @@ func (r *Resolver) clusterSettings(ctx context.Context, name string) (settings, 
 		return settings{}, err
 	}
 	return settings{
-		key:               seamv1alpha1.ClusterSeamConnectionKind + "/" + c.Name,
+		key:               Key(seamv1alpha1.ClusterSeamConnectionKind, "", c.Name),
 		endpoint:          c.Spec.Endpoint,
 		insecureAllowHTTP: c.Spec.InsecureAllowHTTP,
 		workspaceID:       string(c.Spec.WorkspaceID),

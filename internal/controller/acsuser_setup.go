@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/connection"
 )
 
 // Field indexes of the manager's cache.
@@ -37,10 +38,7 @@ const (
 func indexKey(parts ...string) string { return strings.Join(parts, "/") }
 
 func connectionKeyOf(u *seamv1alpha1.AcsUser) string {
-	if u.Spec.ConnectionRef.Kind == seamv1alpha1.ClusterSeamConnectionKind {
-		return indexKey(seamv1alpha1.ClusterSeamConnectionKind, u.Spec.ConnectionRef.Name)
-	}
-	return indexKey(seamv1alpha1.SeamConnectionKind, u.Namespace, u.Spec.ConnectionRef.Name)
+	return connection.Key(u.Spec.ConnectionRef.Kind, u.Namespace, u.Spec.ConnectionRef.Name)
 }
 
 // Options are the controller settings the manager's flags expose.

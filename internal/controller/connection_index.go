@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/connection"
 )
 
 // indexConnectionSecrets indexes both connection kinds by the Secret holding their key.
@@ -32,13 +33,13 @@ func connectionsUsingSecret(ctx context.Context, c client.Client, secret client.
 	var conns seamv1alpha1.SeamConnectionList
 	if err := c.List(ctx, &conns, client.InNamespace(secret.GetNamespace()), client.MatchingFields{indexSecret: key}); err == nil {
 		for _, sc := range conns.Items {
-			keys = append(keys, indexKey(seamv1alpha1.SeamConnectionKind, sc.Namespace, sc.Name))
+			keys = append(keys, connection.Key(seamv1alpha1.SeamConnectionKind, sc.Namespace, sc.Name))
 		}
 	}
 	var cluster seamv1alpha1.ClusterSeamConnectionList
 	if err := c.List(ctx, &cluster, client.MatchingFields{indexSecret: key}); err == nil {
 		for _, cc := range cluster.Items {
-			keys = append(keys, indexKey(seamv1alpha1.ClusterSeamConnectionKind, cc.Name))
+			keys = append(keys, connection.Key(seamv1alpha1.ClusterSeamConnectionKind, "", cc.Name))
 		}
 	}
 	return keys

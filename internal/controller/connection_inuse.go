@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/connection"
 )
 
 // Teardown in any order. Deleting a namespace deletes its Secret, SeamConnection and
@@ -34,9 +35,9 @@ const (
 // connectionKey is the index key of a connection ("Kind/ns/name" or "Kind/name").
 func connectionKey(obj client.Object) string {
 	if _, cluster := obj.(*seamv1alpha1.ClusterSeamConnection); cluster {
-		return indexKey(seamv1alpha1.ClusterSeamConnectionKind, obj.GetName())
+		return connection.Key(seamv1alpha1.ClusterSeamConnectionKind, "", obj.GetName())
 	}
-	return indexKey(seamv1alpha1.SeamConnectionKind, obj.GetNamespace(), obj.GetName())
+	return connection.Key(seamv1alpha1.SeamConnectionKind, obj.GetNamespace(), obj.GetName())
 }
 
 // markConnectionInUse puts the in-use finalizer on the connection an AcsUser uses,

@@ -65,7 +65,7 @@ const (
 // claims the same user. It returns the reason and message of a problem ("" when
 // there is none), or an error when it could not tell.
 func (r *AcsUserReconciler) ownershipProblem(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, own ownership) (reason, message, workspace string, err error) {
-	c, signed := own.claim, own.signed
+	c := own.claim
 	ws, err := conn.Workspace(ctx)
 	if err != nil {
 		return "", "", "", err
@@ -75,10 +75,8 @@ func (r *AcsUserReconciler) ownershipProblem(ctx context.Context, conn *connecti
 			"no request is sent about this user until the connection reaches workspace %s again (endpoint and key). "+
 			"To let go of the user without deleting it, set spec.deletionPolicy: Orphan", c.AcsUserID, c.WorkspaceID, ws, c.WorkspaceID), ws, nil
 	}
-	if reason, msg, err := r.contested(ctx, u, ownership{state: ownsUser, claim: c, signed: signed}); err != nil || reason != "" {
-		return reason, msg, ws, err
-	}
-	return "", "", ws, nil
+	reason, message, err = r.contested(ctx, u, own)
+	return reason, message, ws, err
 }
 
 // contested reports ClaimedByAnother when another AcsUser's claim on the same remote
