@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/acs-operator/acs-operator/internal/seam/sandbox"
 )
 
 // Seam sandbox facts the harness relies on (internal/seam/sandbox DefaultSeed).
@@ -57,22 +58,7 @@ func (s sandboxAdmin) resetCounters(ctx context.Context) error {
 }
 
 func (s sandboxAdmin) do(ctx context.Context, method, path string, into any) error {
-	req, err := http.NewRequestWithContext(ctx, method, s.base+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-	}
-	if into == nil {
-		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(into)
+	return sandbox.AdminClient{Base: s.base, HTTP: s.http}.Do(ctx, method, path, "", nil, into)
 }
 
 // total is every call, whatever its status.
