@@ -117,16 +117,19 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 	if res, done, err := r.checkOwnership(ctx, conn, u, own); done {
 		return res, err
 	}
-	// Access is taken away before anything is read: one write, confirmed by the read
-	// below. A 404 here is left to that read, which reports the deletion. Once per
-	// generation: status may be a cached copy older than the last reconcile's, and
-	// the read-and-diff below judges whatever is still missing.
-	if early := knownRevocations(u.Spec, u.Status, r.now()); len(early) > 0 && !r.revokedThisGeneration(u) {
-		if _, failed, err := r.sendAll(ctx, conn, u, early); err != nil && !errors.Is(err, seam.ErrNotFound) {
-			return r.fail(ctx, u, err, fmt.Sprintf("%s on Seam", failed.Kind))
-		}
+	revoked, err := r.revokeKnown(ctx, conn, u)
+	if err != nil {
+		return r.fail(ctx, u, err, "Taking access away on Seam")
 	}
-	observed, gone, err := r.observe(ctx, conn, u)
+	var observed Observed
+	var gone bool
+	if revoked {
+		// Confirming must not take a token from the next revocation: this read
+		// waits its turn with every other call.
+		observed, gone, err = r.observeAfterRevoke(seam.WithPriority(ctx, seam.PriorityDefault), conn, u)
+	} else {
+		observed, gone, err = r.observe(ctx, conn, u)
+	}
 	switch {
 	case errors.Is(err, snapshot.ErrRefreshing):
 		// A settled object waits for the snapshot another reconcile is reading.
@@ -148,6 +151,33 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 		return r.act(ctx, conn, u, actions)
 	}
 	return r.report(ctx, u, observed), nil
+}
+
+// revokeKnown takes access away before anything is read from Seam: one write per
+// revocation, decided from the spec and the last observation (knownRevocations). The
+// membership it judges from is the apiserver's, not the cache's: a cached status may
+// predate the last reconcile's grant. Once per generation, for the same reason. A
+// 404 is left to the read that follows, which reports the deletion. revoked says
+// every revocation was sent.
+func (r *AcsUserReconciler) revokeKnown(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (revoked bool, err error) {
+	if !revocationPending(u, r.now()) || r.revokedThisGeneration(u) {
+		return false, nil
+	}
+	if err := r.refreshRecordedGroups(ctx, u); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	early := knownRevocations(u.Spec, u.Status, r.now())
+	if len(early) == 0 {
+		return false, nil
+	}
+	_, failed, err := r.sendAll(ctx, conn, u, early)
+	switch {
+	case errors.Is(err, seam.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("%s: %w", failed.Kind, err)
+	}
+	return true, nil
 }
 
 // refreshRecordedGroups replaces the recorded membership with the apiserver's.

@@ -243,6 +243,25 @@ var _ = Describe("Revocations first (issue 9)", func() {
 		Expect(r.GroupIDs).To(Equal([]string{groupA}))
 	})
 
+	It("takes access away with one write each, confirmed by one read of the user (issue 11)", func() {
+		w := newWorld(sandbox.Options{})
+		w.newAcsUser("onewrite", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA, groupB) })
+		w.waitReady("onewrite")
+		w.sandbox.ResetCounters()
+		w.update("onewrite", func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = true; s.AccessGroupIDs = ids(groupA) })
+		w.waitReady("onewrite")
+		r := w.remote("onewrite")
+		Expect(r.IsSuspended).To(BeTrue())
+		Expect(r.GroupIDs).To(Equal([]string{groupA}))
+		Expect(w.received("/acs/users/suspend")).To(Equal(1))
+		Expect(w.received("/acs/users/remove_from_access_group")).To(Equal(1))
+		Expect(w.received("/acs/users/get")).To(Equal(1), "the revocations are confirmed by one read of the user")
+		// A snapshot read (a resync of another object) lists the system's groups once
+		// with its pages; a per-user membership read would come on top.
+		Expect(w.received("/acs/access_groups/list")).To(BeNumerically("<=", w.received("/acs/users/list")),
+			"no membership read per revoked user: the groups it was just removed from are known")
+	})
+
 	It("6: suspends a user whose creation is deferred", func() {
 		w := newWorld(sandbox.Options{})
 		w.sandbox.SetSystemOffline(systemID, true)
