@@ -58,7 +58,12 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     (Seam does not publish its limits). On a 429 the rate is cut (multiplicative
 //     decrease, at most once per window so one burst of 429s is one cut); each
 //     accepted call raises it back (additive increase) toward the ceiling. This is
-//     AIMD, the scheme of TCP and, in spirit, of the AWS SDKs' adaptive retry mode.
+//     AIMD, the scheme of TCP and, in spirit, of the AWS SDKs' adaptive retry mode,
+//     with TCP's two phases: until the first 429 the rate climbs fast (the ceiling
+//     may well be right); after one it climbs slowly, because every 429 costs a
+//     Retry-After pause of the whole connection, a full second of calls for a
+//     server that rounds up. An isolated 429 steps the rate just under where it
+//     came; another soon after a cut means the rate is still far off, and cuts deep.
 type AdaptiveLimiter struct {
 	mu      sync.Mutex
 	clock   clock
@@ -68,6 +73,8 @@ type AdaptiveLimiter struct {
 	tokens  float64
 	last    time.Time // of the last refill
 	cut     time.Time // of the last decrease
+	// throttled is set by the first 429: the rate then climbs slowly.
+	throttled bool
 	queue   []*waiter // most urgent first, then arrival order
 	seq     uint64
 	changed chan struct{} // closed when the head of the queue or the rate changes
@@ -82,8 +89,18 @@ type waiter struct {
 }
 
 const (
-	// decrease is the factor a 429 multiplies the rate by.
+	// decrease is the factor a 429 soon after the last cut multiplies the rate by:
+	// the server's rate is still well below.
 	decrease = 0.7
+	// step is the factor an isolated 429 multiplies the rate by: the rate was just
+	// over the server's.
+	step = 0.9
+	// repeatWithin is how soon after a cut a 429 counts as "soon".
+	repeatWithin = 5 * time.Second
+	// fastClimb and slowClimb are how much of the ceiling the rate regains per
+	// second of accepted calls, before the first 429 and after it.
+	fastClimb = 0.1
+	slowClimb = 0.01
 	// floorShare is the lowest rate, as a share of the ceiling: the limiter keeps
 	// probing even after a long storm.
 	floorShare = 0.05
@@ -111,6 +128,10 @@ func (l *AdaptiveLimiter) SetLimit(rps float64, burst int) {
 	}
 	if l.rate == 0 || l.rate > rps || l.rate == l.ceiling {
 		l.rate = rps
+	}
+	if rps != l.ceiling {
+		// A new ceiling is new information: climb fast again until a 429 says otherwise.
+		l.throttled = false
 	}
 	l.ceiling, l.burst = rps, float64(burst)
 	l.tokens = min(l.tokens, l.burst)
@@ -141,19 +162,27 @@ func (l *AdaptiveLimiter) Throttled() {
 		return
 	}
 	l.refill(now)
-	l.cut = now
-	l.rate = max(l.ceiling*floorShare, l.rate*decrease)
+	factor := step
+	if l.throttled && now.Sub(l.cut) < repeatWithin {
+		factor = decrease
+	}
+	l.cut, l.throttled = now, true
+	l.rate = max(l.ceiling*floorShare, l.rate*factor)
 	l.tokens = min(l.tokens, 0)
 	l.signal()
 }
 
-// Accepted raises the rate back toward the ceiling: by one tenth of the ceiling
-// per second's worth of accepted calls.
+// Accepted raises the rate back toward the ceiling: by fastClimb of the ceiling per
+// second's worth of accepted calls until the first 429, by slowClimb after it.
 func (l *AdaptiveLimiter) Accepted() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	climb := fastClimb
+	if l.throttled {
+		climb = slowClimb
+	}
 	if l.rate < l.ceiling {
-		l.rate = min(l.ceiling, l.rate+l.ceiling*0.1/l.rate)
+		l.rate = min(l.ceiling, l.rate+l.ceiling*climb/l.rate)
 	}
 }
 

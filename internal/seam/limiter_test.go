@@ -2,6 +2,7 @@ package seam
 
 import (
 	"context"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -139,17 +140,23 @@ func TestLimiterWaiterLeavesOnCancel(t *testing.T) {
 func TestLimiterAdaptsToThrottling(t *testing.T) {
 	l, clk, _ := newTestLimiter(50, 10)
 	l.Throttled()
-	if got := l.Rate(); got != 50*decrease {
-		t.Fatalf("after a 429 the rate is %v, want %v", got, 50*decrease)
+	if got := l.Rate(); got != 50*step {
+		t.Fatalf("after an isolated 429 the rate is %v, want %v", got, 50*step)
 	}
 	l.Throttled() // the same burst of 429s: no second cut
-	if got := l.Rate(); got != 50*decrease {
+	if got := l.Rate(); got != 50*step {
 		t.Errorf("a second 429 in the same window cut again: %v", got)
 	}
 	clk.Advance(time.Second)
 	l.Throttled()
-	if got := l.Rate(); got >= 50*decrease {
-		t.Errorf("a 429 in a later window did not cut: %v", got)
+	if got := l.Rate(); math.Abs(got-50*step*decrease) > 1e-9 {
+		t.Errorf("a 429 soon after a cut: rate %v, want the deep cut to %v", got, 50*step*decrease)
+	}
+	clk.Advance(repeatWithin)
+	before := l.Rate()
+	l.Throttled()
+	if got := l.Rate(); math.Abs(got-before*step) > 1e-9 {
+		t.Errorf("a 429 long after the last cut: rate %v, want the step to %v", got, before*step)
 	}
 	for range 10000 {
 		l.Accepted()
@@ -158,7 +165,7 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 		t.Errorf("accepted calls raise the rate back to the ceiling, never above: %v", got)
 	}
 	for range 100 {
-		clk.Advance(time.Minute)
+		clk.Advance(time.Second)
 		l.Throttled()
 	}
 	if got := l.Rate(); got < 50*floorShare {
@@ -167,5 +174,33 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 	l.SetLimit(20, 5)
 	if got, burst := l.Limit(); got != 20 || burst != 5 || l.Rate() > 20 {
 		t.Errorf("SetLimit: ceiling %v burst %v rate %v", got, burst, l.Rate())
+	}
+}
+
+// After the first 429 the rate climbs ten times slower: each 429 pauses the whole
+// connection, so finding the limit again soon costs more than climbing slowly.
+func TestLimiterClimbsSlowlyOnceThrottled(t *testing.T) {
+	climbAfter := func(throttle bool) float64 {
+		l, _, _ := newTestLimiter(50, 10)
+		l.mu.Lock()
+		l.rate = 25
+		l.mu.Unlock()
+		if throttle {
+			l.Throttled()
+			l.mu.Lock()
+			l.rate = 25
+			l.mu.Unlock()
+		}
+		for range 25 { // one second of accepted calls at 25 rps
+			l.Accepted()
+		}
+		return l.Rate() - 25
+	}
+	fast, slow := climbAfter(false), climbAfter(true)
+	if fast < 4.5 || fast > 5.5 {
+		t.Errorf("before any 429: +%.2f rps per second, want about %v", fast, 50*fastClimb)
+	}
+	if slow < 0.45 || slow > 0.55 {
+		t.Errorf("after a 429: +%.2f rps per second, want about %v", slow, 50*slowClimb)
 	}
 }
