@@ -81,7 +81,7 @@ test-packaging: envtest $(HELM) ## Only the packaging suite: kustomize, Helm cha
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(GO) test ./test/packaging/ -count=1
 
 .PHONY: bench
-bench: envtest build ## Measure the operator at scale against the sandbox and print numbers (BENCH_ARGS="-n 100,1000,10000 -out bench.md").
+bench: envtest build ## Measure the operator at scale against the sandbox and print numbers (BENCH_ARGS="-n 1000,10000,30000 -out bench.json -markdown bench.md").
 	$(GO) run ./test/bench $(BENCH_ARGS)
 
 .PHONY: chaos

@@ -37,6 +37,7 @@ func run(args []string, out io.Writer) error {
 	seedPath := fs.String("seed", "", "seed file (YAML or JSON); default: the built-in demo seed")
 	mutationDelay := fs.Duration("mutation-delay", 0, "delay before writes are applied (0 = synchronous)")
 	rateLimit := fs.Float64("rate-limit", 0, "server-side rate limit in requests per second (0 = none)")
+	rateLimitBurst := fs.Int("rate-limit-burst", 0, "requests the server-side limit lets through at once (0 = one second's worth of --rate-limit)")
 	latency := fs.Duration("latency", 0, "latency added to every API call")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -49,7 +50,7 @@ func run(args []string, out io.Writer) error {
 			return err
 		}
 	}
-	srv := sandbox.New(seed, sandbox.Options{MutationDelay: *mutationDelay, RateLimit: *rateLimit, Latency: *latency})
+	srv := sandbox.New(seed, sandbox.Options{MutationDelay: *mutationDelay, RateLimit: *rateLimit, RateLimitBurst: *rateLimitBurst, Latency: *latency})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -5,8 +5,8 @@
 // they cost (to converge and in one idle resync), the apiserver writes per object,
 // the revoke latency under load and the manager's peak memory.
 //
-// Run it with `make bench` (BENCH_ARGS="-n 100,1000,10000" for the large size).
-// Numbers are printed, never asserted.
+// Run it with `make bench` (BENCH_ARGS="-n 1000,10000,30000" to add the slope's
+// third point). Numbers are printed, never asserted.
 package main
 
 import (
@@ -31,12 +31,16 @@ type config struct {
 	sizes         []int
 	latency       time.Duration
 	rateLimit     float64
+	serverBurst   int
+	over          float64
+	singles       int
 	resync        time.Duration
 	concurrency   int
 	mutationDelay time.Duration
 	revokeAt      int
 	timeout       time.Duration
 	out           string
+	markdown      string
 	logs          string
 	logLevel      string
 }
@@ -44,15 +48,19 @@ type config struct {
 func parseFlags(args []string) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	sizes := fs.String("n", "100,1000", "comma-separated numbers of AcsUsers, one fresh run each (add 10000 for the large size)")
+	sizes := fs.String("n", "1000,10000", "comma-separated numbers of AcsUsers, one fresh run each (30000 shows the slope)")
 	fs.DurationVar(&cfg.latency, "latency", 25*time.Millisecond, "latency the sandbox adds to every Seam call")
 	fs.Float64Var(&cfg.rateLimit, "rate-limit", 50, "sandbox rate limit in requests/s (429 + Retry-After beyond); the SeamConnection's rateLimit is set to match")
+	fs.IntVar(&cfg.serverBurst, "server-burst", 0, "requests the sandbox lets through at once (0: rate-limit ÷ 5); the SeamConnection's burst is set to match")
+	fs.Float64Var(&cfg.over, "over", 2, "in the run of the -revoke size, converge N more users with the SeamConnection told this many times the sandbox's real rate and burst (0: skip)")
+	fs.IntVar(&cfg.singles, "singles", 20, "in the run of the -revoke size, suspend this many users one at a time during a create storm")
 	fs.DurationVar(&cfg.resync, "resync", 30*time.Second, "manager --resync-period (at least 10s)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 8, "manager --max-concurrent-reconciles")
 	fs.DurationVar(&cfg.mutationDelay, "mutation-delay", 0, "sandbox --mutation-delay: how long Seam keeps a write pending (0 = applied at once)")
 	fs.IntVar(&cfg.revokeAt, "revoke", 1000, "run the revoke-under-load phase in the run of this size (0: never)")
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "how long to wait for a batch to converge (0: 3m + 20 × N/rps)")
-	fs.StringVar(&cfg.out, "out", "", "also write the results as Markdown to this file")
+	fs.StringVar(&cfg.out, "out", "", "also write the figures as JSON to this file")
+	fs.StringVar(&cfg.markdown, "markdown", "", "also write every table as Markdown to this file")
 	fs.StringVar(&cfg.logs, "logs", "", "directory for the sandbox and manager logs (default: a new temporary directory, kept)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "manager --zap-log-level")
 	if err := fs.Parse(args); err != nil {
@@ -65,7 +73,14 @@ func parseFlags(args []string) (config, error) {
 		}
 		cfg.sizes = append(cfg.sizes, n)
 	}
+	if cfg.serverBurst == 0 {
+		cfg.serverBurst = max(1, int(cfg.rateLimit/5))
+	}
 	switch {
+	case cfg.serverBurst < 1:
+		return cfg, errors.New("-server-burst must be at least 1")
+	case cfg.over != 0 && (cfg.over < 1 || cfg.over*cfg.rateLimit > 1000):
+		return cfg, errors.New("-over must be 0, or at least 1 with -over × -rate-limit at most 1000")
 	case cfg.rateLimit < 1 || cfg.rateLimit > 1000:
 		return cfg, errors.New("-rate-limit must be between 1 and 1000 (the SeamConnection's bounds)")
 	case cfg.resync < 10*time.Second:
@@ -114,8 +129,13 @@ func run(cfg config) error {
 	}
 	summary := summaryTable(cfg, results)
 	renderText(os.Stdout, []table{summary})
-	if cfg.out != "" {
+	if cfg.markdown != "" {
 		if err := writeMarkdown(cfg, results, summary); err != nil {
+			return err
+		}
+	}
+	if cfg.out != "" {
+		if err := writeJSON(cfg, results); err != nil {
 			return err
 		}
 	}
@@ -129,7 +149,7 @@ func run(cfg config) error {
 }
 
 func writeMarkdown(cfg config, results []*result, summary table) error {
-	f, err := os.Create(cfg.out)
+	f, err := os.Create(cfg.markdown)
 	if err != nil {
 		return err
 	}

@@ -199,17 +199,23 @@ func (h *heapSampler) peakBytes() float64 {
 }
 
 // peakRSS reads VmHWM (peak resident set size) of a process, in bytes.
-func peakRSS(pid int) (float64, error) {
+func peakRSS(pid int) (float64, error) { return procStatus(pid, "VmHWM") }
+
+// currentRSS reads VmRSS (resident set size now) of a process, in bytes.
+func currentRSS(pid int) (float64, error) { return procStatus(pid, "VmRSS") }
+
+// procStatus reads a "<field>: <n> kB" line of /proc/<pid>/status, in bytes.
+func procStatus(pid int, field string) (float64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			f := strings.Fields(rest) // "123456 kB"
 			kb, err := strconv.ParseFloat(f[0], 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }

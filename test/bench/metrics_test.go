@@ -59,3 +59,20 @@ func TestEveryNth(t *testing.T) {
 		t.Errorf("everyNth = %v ...", got[:3])
 	}
 }
+
+func TestSingleTargetsAvoidTheBurst(t *testing.T) {
+	names := userNames("user", 1000)
+	burst := map[string]bool{}
+	for _, n := range everyNth(names, revokeTargets) {
+		burst[n] = true
+	}
+	singles := singleTargets(names, 20)
+	if len(singles) != 20 {
+		t.Fatalf("got %d singles, want 20", len(singles))
+	}
+	for _, n := range singles {
+		if burst[n] {
+			t.Errorf("%s is suspended by both phases", n)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +26,9 @@ const (
 	revokeTargets = 100
 	// quietFor is how long the sandbox must see no call for the operator to count as idle.
 	quietFor = 3 * time.Second
+	// resyncWindows is how many resync periods the idle phase counts calls over: one
+	// period alone may hold one snapshot read or two, depending on the jitter.
+	resyncWindows = 3
 )
 
 // sizeRun is one size: its stack, its tracker and what it measured.
@@ -64,9 +66,15 @@ func (r *sizeRun) phases(ctx context.Context) error {
 		return err
 	}
 	r.tracker = t
-	steps := []step{{"converge", r.converge}, {"resync", r.resync}}
+	if r.res.baseHeap, _, err = r.liveMemory(ctx); err != nil {
+		return err
+	}
+	steps := []step{{"converge", r.converge}, {"resync", r.resync}, {"heap profile", r.profile}}
 	if r.res.n == r.cfg.revokeAt {
-		steps = append(steps, step{"revoke", r.revoke})
+		steps = append(steps, step{"single suspends during a create storm", r.revokeSingles}, step{"a burst of suspends during a create storm", r.revoke})
+		if r.cfg.over > 0 {
+			steps = append(steps, step{fmt.Sprintf("converge with the connection told %g× the real rate", r.cfg.over), r.convergeOver})
+		}
 	}
 	for _, s := range steps {
 		progress("N=%d: %s", r.res.n, s.name)
@@ -87,6 +95,7 @@ type step struct {
 func (r *sizeRun) setupConnection(ctx context.Context) error {
 	c := r.st.client
 	rps := int32(math.Ceil(r.cfg.rateLimit))
+	burst := int32(r.cfg.serverBurst)
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "seam-api-key", Namespace: namespace},
@@ -96,7 +105,7 @@ func (r *sizeRun) setupConnection(ctx context.Context) error {
 				Endpoint:          r.st.sandboxURL,
 				InsecureAllowHTTP: true,
 				APIKeySecretRef:   seamv1alpha1.SecretKeySelector{Name: "seam-api-key", Key: "apiKey"},
-				RateLimit:         &seamv1alpha1.RateLimit{RequestsPerSecond: rps, Burst: rps},
+				RateLimit:         &seamv1alpha1.RateLimit{RequestsPerSecond: rps, Burst: burst},
 			}},
 	}
 	for _, o := range objs {
@@ -104,12 +113,18 @@ func (r *sizeRun) setupConnection(ctx context.Context) error {
 			return err
 		}
 	}
+	return r.waitConnectionReady(ctx)
+}
+
+// waitConnectionReady waits for the SeamConnection to be Ready at its generation.
+func (r *sizeRun) waitConnectionReady(ctx context.Context) error {
 	return proc.Poll(ctx, 200*time.Millisecond, time.Minute, func() (bool, error) {
 		var conn seamv1alpha1.SeamConnection
-		if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: connectionName}, &conn); err != nil {
+		if err := r.st.client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: connectionName}, &conn); err != nil {
 			return false, err
 		}
-		return meta.IsStatusConditionTrue(conn.Status.Conditions, "Ready"), r.st.checkAlive()
+		ready := meta.FindStatusCondition(conn.Status.Conditions, "Ready")
+		return ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == conn.Generation, r.st.checkAlive()
 	})
 }
 
@@ -147,8 +162,8 @@ func (r *sizeRun) converge(ctx context.Context) error {
 	return nil
 }
 
-// resync resets the counters once the operator is idle and counts what one resync
-// period (plus the 10% jitter and a margin) costs with nothing changed.
+// resync resets the counters once the operator is idle and counts what resyncWindows
+// resync periods cost with nothing changed; the report divides by the periods.
 func (r *sizeRun) resync(ctx context.Context) error {
 	if err := r.st.seam.resetCounters(ctx); err != nil {
 		return err
@@ -157,7 +172,7 @@ func (r *sizeRun) resync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.res.resyncWindow = time.Duration(float64(r.cfg.resync) * 1.2)
+	r.res.resyncWindow = resyncWindows * r.cfg.resync
 	if err := r.sleep(ctx, r.res.resyncWindow); err != nil {
 		return err
 	}
@@ -171,60 +186,6 @@ func (r *sizeRun) resync(ctx context.Context) error {
 	r.res.resyncWrites = writesAfter.minus(writesBefore)
 	r.res.resyncReconciles = diff(recAfter, recBefore)
 	return nil
-}
-
-// revoke starts N more creates and, while they are in flight, suspends 100 of the
-// converged users, timing each from its patch to the suspension showing as converged.
-func (r *sizeRun) revoke(ctx context.Context) error {
-	rv := &revokeResult{extra: r.res.n}
-	r.res.revoke = rv
-	r.res.peakRSSBeforeRevoke, r.res.peakHeapBeforeRevoke = r.memory()
-	extra := userNames("extra", r.res.n)
-	targets := everyNth(userNames("user", r.res.n), revokeTargets)
-	var created atomic.Int64
-	createErr := make(chan error, 1)
-	if err := r.st.seam.resetCounters(ctx); err != nil {
-		return err
-	}
-	start := time.Now()
-	go func() { createErr <- createUsers(ctx, r.st.client, extra, &created) }()
-	// Let a quarter of the creates land first, so the operator's queue is full.
-	if err := proc.Poll(ctx, 10*time.Millisecond, time.Minute, func() (bool, error) {
-		return created.Load() >= int64(len(extra)/4), nil
-	}); err != nil {
-		return fmt.Errorf("waiting for the creates to start: %w", err)
-	}
-	rv.createdBeforePatch = int(created.Load())
-	if err := r.suspend(ctx, targets); err != nil {
-		return err
-	}
-	rv.patched = len(targets)
-	rv.waitErr = proc.Poll(ctx, 100*time.Millisecond, r.timeout(len(targets)), func() (bool, error) {
-		return r.tracker.suspendedCount() == len(targets), r.st.checkAlive()
-	})
-	var last time.Time
-	rv.latencies, last = r.tracker.revokeLatencies()
-	rv.calls, _ = r.st.seam.counters(ctx)
-	slices.Sort(rv.latencies)
-	rv.extraReadyAtLastRevoke = r.tracker.readyBefore(extra, last)
-	if err := <-createErr; err != nil {
-		return err
-	}
-	if err := r.waitConverged(ctx, extra); err != nil {
-		return fmt.Errorf("the %d extra users: %w", len(extra), err)
-	}
-	rv.extraReadyIn = r.tracker.lastReady(extra).Sub(start)
-	return nil
-}
-
-// suspend patches spec.suspended: true on every target, recording each send time.
-func (r *sizeRun) suspend(ctx context.Context, targets []string) error {
-	patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"suspended":true}}`))
-	return parallel(ctx, 4, len(targets), func(i int) error {
-		u := &seamv1alpha1.AcsUser{ObjectMeta: metav1.ObjectMeta{Name: targets[i], Namespace: namespace}}
-		r.tracker.markPatched(targets[i], time.Now())
-		return r.st.client.Patch(ctx, u, patch)
-	})
 }
 
 // waitConverged waits until every name is converged, or the timeout for that many passes.

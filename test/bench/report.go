@@ -32,17 +32,14 @@ type result struct {
 	peakRSS, peakHeap                         float64
 	peakRSSBeforeRevoke, peakHeapBeforeRevoke float64
 
-	revoke *revokeResult
-}
+	// baseHeap is the live heap before the first AcsUser; liveHeap and liveRSS after
+	// the resync window, with every user converged (both right after a forced GC).
+	baseHeap, liveHeap, liveRSS float64
+	// heapTop is the top of the manager's heap profile (inuse_space) at that moment.
+	heapTop []string
 
-// revokeResult is the revoke-under-load phase.
-type revokeResult struct {
-	extra, patched, createdBeforePatch int
-	latencies                          []time.Duration // sorted
-	calls                              calls           // from the first create to the last suspend converged
-	waitErr                            error
-	extraReadyAtLastRevoke             int
-	extraReadyIn                       time.Duration
+	revoke, revokeSingle *revokeResult
+	over                 *overResult
 }
 
 // table is a titled grid with notes, rendered as aligned text or Markdown.
@@ -94,9 +91,12 @@ func sizeTables(cfg config, r *result) []table {
 	if r.convergeCalls == nil {
 		return []table{{title: fmt.Sprintf("N = %d", r.n), header: []string{"error"}, rows: [][]string{{errText(r.err)}}}}
 	}
-	out := []table{convergeTable(cfg, r), callsTable(r), resyncTable(r), writesTable(r), memoryTable(r)}
-	if r.revoke != nil {
-		out = append(out, revokeTable(r))
+	f := figuresOf(cfg, r)
+	out := []table{figuresTable(cfg, f), convergeTable(cfg, r), callsTable(r), resyncTable(cfg, r), writesTable(r), memoryTable(r), heapTopTable(f)}
+	for _, rv := range []*revokeResult{r.revokeSingle, r.revoke} {
+		if rv != nil {
+			out = append(out, revokeTable(r, rv))
+		}
 	}
 	if r.err != nil {
 		out[len(out)-1].notes = append(out[len(out)-1].notes, "ERROR: "+errText(r.err))
@@ -134,12 +134,13 @@ func callsTable(r *result) table {
 	return t
 }
 
-func resyncTable(r *result) table {
+func resyncTable(cfg config, r *result) table {
 	t := routeTable(r.resyncCalls, r.n, "per user")
 	pages := int(math.Ceil(float64(r.n) / listPageSize))
-	t.title = fmt.Sprintf("N = %d: remote calls in one steady-state resync window (%s, nothing changed)", r.n, dur(r.resyncWindow))
+	t.title = fmt.Sprintf("N = %d: remote calls in %d idle resync periods (%s, nothing changed)", r.n, resyncWindows, dur(r.resyncWindow))
 	t.notes = []string{
-		fmt.Sprintf("total %d calls; target: %d list page(s) of %d for one system (pages, not N = %d)", r.resyncCalls.total(), pages, listPageSize, r.n),
+		fmt.Sprintf("total %d calls, %.1f per resync period of %s; target per period: %d list page(s) of %d + one membership read per access group (%d), not N = %d",
+			r.resyncCalls.total(), float64(r.resyncCalls.total())*float64(cfg.resync)/float64(r.resyncWindow), cfg.resync, pages, listPageSize, len(accessGroups), r.n),
 		fmt.Sprintf("reconciles in the window: %s; apiserver writes in the window: %s", reconcileText(r.resyncReconciles, r.n), writesText(r.resyncWrites)),
 	}
 	return t
@@ -189,7 +190,7 @@ func writesTable(r *result) table {
 
 func memoryTable(r *result) table {
 	rss, heap := r.peakRSS, r.peakHeap
-	if r.revoke != nil {
+	if r.revokeSingle != nil {
 		rss, heap = r.peakRSSBeforeRevoke, r.peakHeapBeforeRevoke
 	}
 	return table{
@@ -202,23 +203,24 @@ func memoryTable(r *result) table {
 	}
 }
 
-func revokeTable(r *result) table {
-	rv := r.revoke
+func revokeTable(r *result, rv *revokeResult) table {
+	what := fmt.Sprintf("suspend %d Ready users at once", rv.patched)
+	if rv == r.revokeSingle {
+		what = fmt.Sprintf("suspend %d Ready users one at a time", rv.patched)
+	}
 	t := table{
-		title:  fmt.Sprintf("N = %d: revoke under load (suspend %d Ready users while %d creates are in flight)", r.n, rv.patched, rv.extra),
+		title:  fmt.Sprintf("N = %d: revoke under load (%s while %d creates are in flight)", r.n, what, rv.extra),
 		header: []string{"measure", "value"},
 		rows: [][]string{
-			{"suspends converged", fmt.Sprintf("%d of %d", len(rv.latencies), rv.patched)},
-			{"latency p50", pct(rv.latencies, 0.50)},
-			{"latency p99", pct(rv.latencies, 0.99)},
-			{"latency max", pct(rv.latencies, 1)},
+			{"suspends converged", fmt.Sprintf("%d of %d", len(rv.toConfirmed), rv.patched)},
+			{"patch → suspend call in Seam p50 / p99 / max", pct(rv.toSeam, 0.5) + " / " + pct(rv.toSeam, 0.99) + " / " + pct(rv.toSeam, 1)},
+			{"patch → converged in status p50 / p99 / max", pct(rv.toConfirmed, 0.5) + " / " + pct(rv.toConfirmed, 0.99) + " / " + pct(rv.toConfirmed, 1)},
 			{"creates sent before the first patch", fmt.Sprintf("%d of %d", rv.createdBeforePatch, rv.extra)},
 			{"new users Ready when the last suspend converged", fmt.Sprintf("%d of %d", rv.extraReadyAtLastRevoke, rv.extra)},
 			{"all new users Ready (from the first create)", dur(rv.extraReadyIn)},
-			{"manager peak RSS / heap after this phase", mib(r.peakRSS) + " / " + mib(r.peakHeap)},
 		},
 		notes: []string{
-			"latency: from sending the patch to the AcsUser showing status.isSuspended=true, Ready=True and observedGeneration == generation",
+			"converged: status.isSuspended=true, Ready=True and observedGeneration == generation; the Seam call's time is the sandbox's audit log",
 			"remote calls from the first create to the last suspend converged: " + callsText(rv.calls),
 		},
 	}
@@ -232,41 +234,39 @@ func revokeTable(r *result) table {
 func summaryTable(cfg config, results []*result) table {
 	t := table{
 		title:  "Summary",
-		header: []string{"N", "all Ready", "× N/rps", "calls/user", "429s", "resync calls (target pages)", "apiserver writes/object", "revoke p50 / p99", "peak RSS", "peak heap"},
+		header: []string{"N", "all Ready", "× N/rps", "× told 2×", "calls/user", "idle calls/resync (target)", "apiserver writes/object", "one revoke p99", "burst revoke p99", "heap/object", "RSS settled / peak"},
 	}
 	for _, r := range results {
+		f := figuresOf(cfg, r)
 		if r.convergeCalls == nil {
-			t.rows = append(t.rows, []string{fmt.Sprint(r.n), "failed", "", "", "", "", "", "", "", ""})
+			t.rows = append(t.rows, []string{fmt.Sprint(r.n), "failed", "", "", "", "", "", "", "", "", ""})
 			t.notes = append(t.notes, fmt.Sprintf("N = %d failed: %s", r.n, errText(r.err)))
 			continue
 		}
-		limited := 0
-		for _, byStatus := range r.convergeCalls {
-			_, l, _ := byClass(byStatus)
-			limited += l
+		over, single, burst := "-", "-", "-"
+		if f.ConvergeOverRatio != nil {
+			over = fmt.Sprintf("%.2f×", *f.ConvergeOverRatio)
 		}
-		revoke := "-"
-		if r.revoke != nil {
-			revoke = pct(r.revoke.latencies, 0.5) + " / " + pct(r.revoke.latencies, 0.99)
+		if f.RevokeSingle != nil {
+			single = secs(f.RevokeSingle.SeamP99)
 		}
-		rss, heap := r.peakRSS, r.peakHeap
-		if r.revoke != nil {
-			rss, heap = r.peakRSSBeforeRevoke, r.peakHeapBeforeRevoke
+		if f.RevokeBurst != nil {
+			burst = secs(f.RevokeBurst.SeamP99)
 		}
 		t.rows = append(t.rows, []string{
-			fmt.Sprint(r.n), dur(r.readyIn), ratio(r.readyIn, seconds(float64(r.n)/cfg.rateLimit)),
-			per(float64(r.convergeCalls.total()), r.n), fmt.Sprint(limited),
-			fmt.Sprintf("%d (%d)", r.resyncCalls.total(), int(math.Ceil(float64(r.n)/listPageSize))),
-			per(r.convergeWrites.total(), r.n), revoke, mib(rss), mib(heap),
+			fmt.Sprint(r.n), dur(r.readyIn), fmt.Sprintf("%.2f×", f.ConvergeRatio), over,
+			fmt.Sprintf("%.2f", f.CallsPerUser), fmt.Sprintf("%.1f (%d)", f.IdleCallsPerResync, f.IdleCallsTarget),
+			fmt.Sprintf("%.2f", f.APIWritesPerObject), single, burst,
+			fmt.Sprintf("%.2f KiB", f.HeapPerObjectKiB), fmt.Sprintf("%.0f / %.0f MiB", f.LiveRSSMiB, f.PeakRSSMiB),
 		})
 	}
-	t.notes = append(t.notes, settings(cfg))
+	t.notes = append(t.notes, settings(cfg), "revoke p99: from the patch to the suspend call reaching Seam")
 	return t
 }
 
 func settings(cfg config) string {
-	return fmt.Sprintf("settings: sandbox latency %s per call, sandbox limit %g rps (connection rateLimit %d rps, burst %d), resync %s, max-concurrent-reconciles %d, mutation delay %s",
-		cfg.latency, cfg.rateLimit, int(math.Ceil(cfg.rateLimit)), int(math.Ceil(cfg.rateLimit)), cfg.resync, cfg.concurrency, cfg.mutationDelay)
+	return fmt.Sprintf("settings: sandbox latency %s per call, sandbox limit %g rps burst %d (connection told the same; %g× in the second converge), resync %s, max-concurrent-reconciles %d, mutation delay %s",
+		cfg.latency, cfg.rateLimit, cfg.serverBurst, cfg.over, cfg.resync, cfg.concurrency, cfg.mutationDelay)
 }
 
 func reconcileText(m map[string]float64, n int) string {

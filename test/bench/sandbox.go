@@ -53,6 +53,13 @@ func (s sandboxAdmin) counters(ctx context.Context) (calls, error) {
 	return out, nil
 }
 
+// audit reads the write calls the sandbox committed, oldest first.
+func (s sandboxAdmin) audit(ctx context.Context) ([]sandbox.AuditEntry, error) {
+	var out []sandbox.AuditEntry
+	err := s.do(ctx, http.MethodGet, "/_sandbox/audit", &out)
+	return out, err
+}
+
 func (s sandboxAdmin) resetCounters(ctx context.Context) error {
 	return s.do(ctx, http.MethodPost, "/_sandbox/counters/reset", nil)
 }

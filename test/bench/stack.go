@@ -27,6 +27,7 @@ type stack struct {
 	sandboxURL string
 	manager    *proc.Process
 	metricsURL string
+	pprofURL   string // the manager's /debug/pprof
 	heap       *heapSampler
 	stopHeap   context.CancelFunc
 }
@@ -80,6 +81,7 @@ func (s *stack) startSandbox(ctx context.Context, cfg config, logDir string) err
 		"--addr", addr,
 		"--latency", cfg.latency.String(),
 		"--rate-limit", fmt.Sprint(cfg.rateLimit),
+		"--rate-limit-burst", fmt.Sprint(cfg.serverBurst),
 		"--mutation-delay", cfg.mutationDelay.String())
 	if err != nil {
 		return err
@@ -102,9 +104,14 @@ func (s *stack) startManager(ctx context.Context, cfg config, logDir string) err
 	if err != nil {
 		return err
 	}
+	pprofAddr, err := proc.FreeAddr()
+	if err != nil {
+		return err
+	}
 	s.manager, err = startBin(logDir, "manager", []string{"KUBECONFIG=" + kubeconfig},
 		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false",
 		"--health-probe-bind-address="+probeAddr,
+		"--pprof-bind-address="+pprofAddr,
 		fmt.Sprintf("--max-concurrent-reconciles=%d", cfg.concurrency),
 		"--resync-period="+cfg.resync.String(),
 		"--operator-namespace=default",
@@ -114,6 +121,7 @@ func (s *stack) startManager(ctx context.Context, cfg config, logDir string) err
 		return err
 	}
 	s.metricsURL = "http://" + metricsAddr + "/metrics"
+	s.pprofURL = "http://" + pprofAddr + "/debug/pprof"
 	if err := proc.WaitHTTP(ctx, "http://"+probeAddr+"/readyz", s.manager, 60*time.Second); err != nil {
 		return fmt.Errorf("manager not ready: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/internal/seam/sandbox"
 	"github.com/acs-operator/acs-operator/test/framework"
 )
 
@@ -25,6 +26,8 @@ type tracker struct {
 	readyAt     map[string]time.Time
 	patchedAt   map[string]time.Time
 	suspendedAt map[string]time.Time
+	// acsUserID is each user's remote id, to find its calls in the sandbox's audit log.
+	acsUserID map[string]string
 }
 
 // startTracker runs an informer on AcsUsers in namespace until ctx ends.
@@ -36,7 +39,7 @@ func startTracker(ctx context.Context, cfg *rest.Config, namespace string) (*tra
 	if err != nil {
 		return nil, err
 	}
-	t := &tracker{readyAt: map[string]time.Time{}, patchedAt: map[string]time.Time{}, suspendedAt: map[string]time.Time{}}
+	t := &tracker{readyAt: map[string]time.Time{}, patchedAt: map[string]time.Time{}, suspendedAt: map[string]time.Time{}, acsUserID: map[string]string{}}
 	inf, err := c.GetInformer(ctx, &seamv1alpha1.AcsUser{})
 	if err != nil {
 		return nil, err
@@ -70,6 +73,7 @@ func (t *tracker) see(obj any) {
 	defer t.mu.Unlock()
 	if _, seen := t.readyAt[u.Name]; !seen {
 		t.readyAt[u.Name] = now
+		t.acsUserID[u.Name] = u.Status.AcsUserID
 	}
 	_, patched := t.patchedAt[u.Name]
 	_, done := t.suspendedAt[u.Name]
@@ -141,4 +145,34 @@ func (t *tracker) readyBefore(names []string, at time.Time) int {
 		}
 	}
 	return n
+}
+
+// resetSuspended forgets the patched and suspended users of a revoke phase.
+func (t *tracker) resetSuspended() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	clear(t.patchedAt)
+	clear(t.suspendedAt)
+}
+
+// seamLatencies are, for each name, the time from its patch to the first call of
+// route for its remote user the sandbox committed after it.
+func (t *tracker) seamLatencies(names []string, audit []sandbox.AuditEntry, route string) []time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []time.Duration
+	for _, name := range names {
+		patched, ok := t.patchedAt[name]
+		if !ok {
+			continue
+		}
+		id := t.acsUserID[name]
+		for _, e := range audit {
+			if e.Route == route && e.AcsUserID == id && !e.Time.Before(patched) {
+				out = append(out, e.Time.Sub(patched))
+				break
+			}
+		}
+	}
+	return out
 }

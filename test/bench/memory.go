@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// heapTopEntries is how many lines of the heap profile's top the report keeps.
+const heapTopEntries = 12
+
+// liveMemory forces a GC in the manager (through /debug/pprof/heap?gc=1) and then
+// reads its heap in use and its RSS: what the objects it holds cost, without the
+// garbage a peak includes. The profile it fetched is returned for the caller.
+func (r *sizeRun) liveMemory(ctx context.Context) (heap, rss float64, err error) {
+	if _, err = r.heapProfile(ctx); err != nil {
+		return 0, 0, err
+	}
+	samples, err := r.st.managerMetrics(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	rss, err = currentRSS(r.st.manager.Pid())
+	return value(samples, "go_memstats_heap_inuse_bytes"), rss, err
+}
+
+// heapProfile fetches the manager's heap profile after a GC.
+func (r *sizeRun) heapProfile(ctx context.Context) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.st.pprofURL+"/heap?gc=1", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("heap profile: %s", resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// profile measures the settled manager's memory and keeps the top of its heap
+// profile (inuse_space), saved as heap.pb.gz beside the logs for `go tool pprof`.
+func (r *sizeRun) profile(ctx context.Context) error {
+	prof, err := r.heapProfile(ctx)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(r.res.logDir, "heap.pb.gz")
+	if err := os.WriteFile(path, prof, 0o644); err != nil {
+		return err
+	}
+	if r.res.liveHeap, r.res.liveRSS, err = r.liveMemory(ctx); err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-sample_index=inuse_space",
+		fmt.Sprintf("-nodecount=%d", heapTopEntries), path).Output()
+	if err != nil {
+		return fmt.Errorf("go tool pprof: %w", err)
+	}
+	r.res.heapTop = pprofTop(string(out))
+	return nil
+}
+
+// pprofTop keeps the summary line and the rows of `go tool pprof -top`.
+func pprofTop(out string) []string {
+	var keep []string
+	rows := false
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, "Showing nodes"):
+			keep = append(keep, strings.TrimSpace(line))
+		case strings.Contains(line, "flat%"):
+			rows = true
+		case rows && strings.TrimSpace(line) != "":
+			keep = append(keep, strings.Join(strings.Fields(line), " "))
+		}
+	}
+	return keep
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
+	"github.com/acs-operator/acs-operator/test/proc"
+)
+
+// revokeResult is one revoke phase: suspensions sent while N creates are in flight.
+type revokeResult struct {
+	extra, patched, createdBeforePatch int
+	// toSeam is from the patch to the suspend call reaching the sandbox (its audit
+	// log); toConfirmed to the AcsUser showing it suspended and converged. Sorted.
+	toSeam, toConfirmed []time.Duration
+	calls               calls // from the first create to the last suspend converged
+	waitErr             error
+	// extraReadyAtLastRevoke shows the revocations were measured under load: how
+	// many of the storm's users were Ready when the last suspend converged.
+	extraReadyAtLastRevoke int
+	extraReadyIn           time.Duration
+}
+
+// storm creates N users named prefix-… in the background and returns once a
+// quarter of them are created, so the operator's queue and the connection's
+// limiter are full. done receives the creates' error.
+func (r *sizeRun) storm(ctx context.Context, prefix string, rv *revokeResult) (names []string, done <-chan error, err error) {
+	names = userNames(prefix, r.res.n)
+	var created atomic.Int64
+	errc := make(chan error, 1)
+	go func() { errc <- createUsers(ctx, r.st.client, names, &created) }()
+	if err := proc.Poll(ctx, 10*time.Millisecond, time.Minute, func() (bool, error) {
+		return created.Load() >= int64(len(names)/4), nil
+	}); err != nil {
+		return nil, nil, fmt.Errorf("waiting for the creates to start: %w", err)
+	}
+	rv.extra, rv.createdBeforePatch = len(names), int(created.Load())
+	return names, errc, nil
+}
+
+// revokeSingles suspends converged users one at a time while N creates are in
+// flight: the latency of one revocation with the connection's queue full.
+func (r *sizeRun) revokeSingles(ctx context.Context) error {
+	rv := &revokeResult{}
+	r.res.revokeSingle = rv
+	r.res.peakRSSBeforeRevoke, r.res.peakHeapBeforeRevoke = r.memory()
+	targets := singleTargets(userNames("user", r.res.n), r.cfg.singles)
+	if err := r.st.seam.resetCounters(ctx); err != nil {
+		return err
+	}
+	start := time.Now()
+	extra, done, err := r.storm(ctx, "storm", rv)
+	if err != nil {
+		return err
+	}
+	for _, name := range targets {
+		if err := r.suspend(ctx, []string{name}); err != nil {
+			return err
+		}
+		rv.patched++
+		if rv.waitErr = r.waitSuspended(ctx, rv.patched); rv.waitErr != nil {
+			break
+		}
+	}
+	return r.finishRevoke(ctx, rv, targets, extra, done, start)
+}
+
+// revoke starts N more creates and, while they are in flight, suspends revokeTargets
+// of the converged users at once, timing each from its patch to the suspension
+// reaching Seam and to it showing as converged.
+func (r *sizeRun) revoke(ctx context.Context) error {
+	rv := &revokeResult{}
+	r.res.revoke = rv
+	targets := everyNth(userNames("user", r.res.n), revokeTargets)
+	r.tracker.resetSuspended()
+	if err := r.st.seam.resetCounters(ctx); err != nil {
+		return err
+	}
+	start := time.Now()
+	extra, done, err := r.storm(ctx, "extra", rv)
+	if err != nil {
+		return err
+	}
+	if err := r.suspend(ctx, targets); err != nil {
+		return err
+	}
+	rv.patched = len(targets)
+	rv.waitErr = r.waitSuspended(ctx, len(targets))
+	return r.finishRevoke(ctx, rv, targets, extra, done, start)
+}
+
+// waitSuspended waits until n patched users show as suspended and converged.
+func (r *sizeRun) waitSuspended(ctx context.Context, n int) error {
+	return proc.Poll(ctx, 10*time.Millisecond, r.timeout(n), func() (bool, error) {
+		return r.tracker.suspendedCount() >= n, r.st.checkAlive()
+	})
+}
+
+// finishRevoke collects a revoke phase's latencies and calls, then waits for the
+// storm's users to converge.
+func (r *sizeRun) finishRevoke(ctx context.Context, rv *revokeResult, targets, extra []string, done <-chan error, start time.Time) error {
+	var last time.Time
+	rv.toConfirmed, last = r.tracker.revokeLatencies()
+	rv.calls, _ = r.st.seam.counters(ctx)
+	audit, err := r.st.seam.audit(ctx)
+	if err != nil {
+		return err
+	}
+	rv.toSeam = r.tracker.seamLatencies(targets, audit, "/acs/users/suspend")
+	slices.Sort(rv.toConfirmed)
+	slices.Sort(rv.toSeam)
+	rv.extraReadyAtLastRevoke = r.tracker.readyBefore(extra, last)
+	if err := <-done; err != nil {
+		return err
+	}
+	if err := r.waitConverged(ctx, extra); err != nil {
+		return fmt.Errorf("the %d storm users: %w", len(extra), err)
+	}
+	rv.extraReadyIn = r.tracker.lastReady(extra).Sub(start)
+	r.tracker.resetSuspended()
+	return nil
+}
+
+// suspend patches spec.suspended: true on every target, recording each send time.
+func (r *sizeRun) suspend(ctx context.Context, targets []string) error {
+	patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"suspended":true}}`))
+	return parallel(ctx, 4, len(targets), func(i int) error {
+		u := &seamv1alpha1.AcsUser{ObjectMeta: metav1.ObjectMeta{Name: targets[i], Namespace: namespace}}
+		r.tracker.markPatched(targets[i], time.Now())
+		return r.st.client.Patch(ctx, u, patch)
+	})
+}
+
+// convergeOver tells the connection over × the sandbox's real rate and burst, then
+// creates N more users and times them: the limiter has to find the real rate.
+func (r *sizeRun) convergeOver(ctx context.Context) error {
+	var conn seamv1alpha1.SeamConnection
+	if err := r.st.client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: connectionName}, &conn); err != nil {
+		return err
+	}
+	rps := int32(r.cfg.over * r.cfg.rateLimit)
+	burst := int32(r.cfg.over * float64(r.cfg.serverBurst))
+	conn.Spec.RateLimit = &seamv1alpha1.RateLimit{RequestsPerSecond: rps, Burst: burst}
+	if err := r.st.client.Update(ctx, &conn); err != nil {
+		return err
+	}
+	if err := r.waitConnectionReady(ctx); err != nil {
+		return fmt.Errorf("the connection at %d rps: %w", rps, err)
+	}
+	if _, quiet := r.waitQuiet(ctx); !quiet {
+		return fmt.Errorf("the operator did not go quiet before the second batch")
+	}
+	if err := r.st.seam.resetCounters(ctx); err != nil {
+		return err
+	}
+	names := userNames("over", r.res.n)
+	start := time.Now()
+	var created atomic.Int64
+	if err := createUsers(ctx, r.st.client, names, &created); err != nil {
+		return err
+	}
+	if err := r.waitConverged(ctx, names); err != nil {
+		return err
+	}
+	over := &overResult{rps: rps, burst: burst, readyIn: r.tracker.lastReady(names).Sub(start)}
+	var err error
+	over.calls, err = r.st.seam.counters(ctx)
+	r.res.over = over
+	return err
+}
+
+// overResult is the converge run with the connection told more than the real rate.
+type overResult struct {
+	rps, burst int32
+	readyIn    time.Duration
+	calls      calls
+}
+
+// singleTargets picks k users spread over names that the burst phase does not
+// suspend (everyNth(names, revokeTargets)): a user already suspended would not
+// change when patched again.
+func singleTargets(names []string, k int) []string {
+	burst := map[string]bool{}
+	for _, n := range everyNth(names, revokeTargets) {
+		burst[n] = true
+	}
+	var rest []string
+	for _, n := range names {
+		if !burst[n] {
+			rest = append(rest, n)
+		}
+	}
+	return everyNth(rest, k)
+}
