@@ -94,13 +94,18 @@ const (
 	decrease = 0.7
 	// step is the factor an isolated 429 multiplies the rate by: the rate was just
 	// over the server's.
-	step = 0.9
+	step = 0.95
 	// repeatWithin is how soon after a cut a 429 counts as "soon".
 	repeatWithin = 5 * time.Second
 	// fastClimb and slowClimb are how much of the ceiling the rate regains per
-	// second of accepted calls, before the first 429 and after it.
+	// second of accepted calls, before the first 429 (or far under the ceiling,
+	// after a storm) and after it: 5% takes 20 s, so a connection at the server's
+	// rate meets a 429 about every 20 s instead of every few seconds.
 	fastClimb = 0.1
-	slowClimb = 0.01
+	slowClimb = 0.0025
+	// fastBelow is the share of the ceiling under which the rate climbs fast even
+	// after a 429: a storm's cuts must not leave a connection crawling for minutes.
+	fastBelow = 0.25
 	// floorShare is the lowest rate, as a share of the ceiling: the limiter keeps
 	// probing even after a long storm.
 	floorShare = 0.05
@@ -173,12 +178,13 @@ func (l *AdaptiveLimiter) Throttled() {
 }
 
 // Accepted raises the rate back toward the ceiling: by fastClimb of the ceiling per
-// second's worth of accepted calls until the first 429, by slowClimb after it.
+// second's worth of accepted calls until the first 429, by slowClimb after it
+// (unless the rate is far under the ceiling).
 func (l *AdaptiveLimiter) Accepted() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	climb := fastClimb
-	if l.throttled {
+	if l.throttled && l.rate >= l.ceiling*fastBelow {
 		climb = slowClimb
 	}
 	if l.rate < l.ceiling {

@@ -177,7 +177,7 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 	}
 }
 
-// After the first 429 the rate climbs ten times slower: each 429 pauses the whole
+// After the first 429 the rate climbs forty times slower: each 429 pauses the whole
 // connection, so finding the limit again soon costs more than climbing slowly.
 func TestLimiterClimbsSlowlyOnceThrottled(t *testing.T) {
 	climbAfter := func(throttle bool) float64 {
@@ -200,7 +200,21 @@ func TestLimiterClimbsSlowlyOnceThrottled(t *testing.T) {
 	if fast < 4.5 || fast > 5.5 {
 		t.Errorf("before any 429: +%.2f rps per second, want about %v", fast, 50*fastClimb)
 	}
-	if slow < 0.45 || slow > 0.55 {
+	if slow < 0.1 || slow > 0.15 {
 		t.Errorf("after a 429: +%.2f rps per second, want about %v", slow, 50*slowClimb)
+	}
+	l, _, _ := newTestLimiter(50, 10)
+	for range 40 { // a storm: many cuts, down to the floor
+		l.mu.Lock()
+		l.cut = time.Time{}
+		l.mu.Unlock()
+		l.Throttled()
+	}
+	before := l.Rate()
+	for range int(before) {
+		l.Accepted()
+	}
+	if got := l.Rate() - before; got < 3 {
+		t.Errorf("far under the ceiling after a storm: +%.2f rps per second, want the fast climb", got)
 	}
 }
