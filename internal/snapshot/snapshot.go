@@ -141,11 +141,12 @@ func (c *Cache) entry(key Key) *entry {
 func (c *Cache) read(ctx context.Context, system string, lister Lister) (*Snapshot, error) {
 	started := c.now()
 	s := &Snapshot{FetchedAt: started, users: map[string]*seam.AcsUser{}}
+	var shared sharedStrings
 	for u, err := range lister.ListUsers(ctx, seam.ListUsersRequest{AcsSystemID: system, Limit: c.PageSize}) {
 		if err != nil {
 			return nil, err
 		}
-		s.users[u.AcsUserID] = u
+		s.users[u.AcsUserID] = shared.trim(u)
 	}
 	groups, err := lister.ListAccessGroups(ctx, seam.ListAccessGroupsRequest{AcsSystemID: system})
 	if errors.Is(err, seam.ErrRouteNotSupported) {
@@ -169,6 +170,34 @@ func (c *Cache) read(ctx context.Context, system string, lister Lister) (*Snapsh
 		s.groups[id] = slices.Compact(s.groups[id])
 	}
 	return s, nil
+}
+
+// sharedStrings makes the users of one snapshot share one copy of the ids they all
+// repeat (system, workspace, connected account).
+type sharedStrings map[string]string
+
+// trim keeps what a reconcile compares and reports, and drops the rest: a snapshot
+// holds every user of a system for a whole resync period, and at 10,000 users each
+// string the decoder allocated is memory held for nothing.
+func (s *sharedStrings) trim(u *seam.AcsUser) *seam.AcsUser {
+	if *s == nil {
+		*s = sharedStrings{}
+	}
+	u.AcsSystemID, u.WorkspaceID, u.ConnectedAccountID = s.intern(u.AcsSystemID), s.intern(u.WorkspaceID), s.intern(u.ConnectedAccountID)
+	u.DisplayName, u.ExternalType, u.ExternalTypeDisplayName = "", "", ""
+	u.UserIdentityEmailAddress, u.UserIdentityFullName, u.UserIdentityPhoneNumber = "", "", ""
+	return u
+}
+
+func (s sharedStrings) intern(v string) string {
+	if v == "" {
+		return v
+	}
+	if c, ok := s[v]; ok {
+		return c
+	}
+	s[v] = v
+	return v
 }
 
 func (c *Cache) now() time.Time {

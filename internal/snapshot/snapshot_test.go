@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/acs-operator/acs-operator/internal/seam"
 	"github.com/acs-operator/acs-operator/internal/seam/sandbox"
@@ -54,6 +55,13 @@ func TestSnapshotCostsPagesNotUsers(t *testing.T) {
 	}
 	if got := srv.Received("/acs/users/get"); got != 0 {
 		t.Errorf("/acs/users/get called %d times, want 0", got)
+	}
+	a, b := s.User(ids[0]), s.User(ids[1])
+	if a.FullName != "User 0" || a.AcsSystemID != "acs_system_hq" || a.DisplayName != "" {
+		t.Errorf("a snapshot keeps what a reconcile compares and drops the rest: %+v", a)
+	}
+	if unsafe.StringData(a.WorkspaceID) != unsafe.StringData(b.WorkspaceID) {
+		t.Errorf("the users of a snapshot do not share one copy of their workspace id")
 	}
 	if g := s.Groups(ids[0]); len(g) != 1 || g[0] != "acs_access_group_hq_gym" {
 		t.Errorf("groups of a member: %v", g)

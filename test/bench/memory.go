@@ -15,8 +15,9 @@ import (
 const heapTopEntries = 12
 
 // liveMemory forces a GC in the manager (through /debug/pprof/heap?gc=1) and then
-// reads its heap in use and its RSS: what the objects it holds cost, without the
-// garbage a peak includes. The profile it fetched is returned for the caller.
+// reads its live heap (go_memstats_heap_alloc_bytes: the bytes of the objects the
+// GC kept, without the garbage a peak includes or the free space of partly used
+// spans heap_inuse counts) and its RSS.
 func (r *sizeRun) liveMemory(ctx context.Context) (heap, rss float64, err error) {
 	if _, err = r.heapProfile(ctx); err != nil {
 		return 0, 0, err
@@ -26,7 +27,7 @@ func (r *sizeRun) liveMemory(ctx context.Context) (heap, rss float64, err error)
 		return 0, 0, err
 	}
 	rss, err = currentRSS(r.st.manager.Pid())
-	return value(samples, "go_memstats_heap_inuse_bytes"), rss, err
+	return value(samples, "go_memstats_heap_alloc_bytes"), rss, err
 }
 
 // heapProfile fetches the manager's heap profile after a GC.
