@@ -75,9 +75,9 @@ type AdaptiveLimiter struct {
 	cut     time.Time // of the last decrease
 	// throttled is set by the first 429: the rate then climbs slowly.
 	throttled bool
-	queue   []*waiter // most urgent first, then arrival order
-	seq     uint64
-	changed chan struct{} // closed when the head of the queue or the rate changes
+	queue     []*waiter // most urgent first, then arrival order
+	seq       uint64
+	changed   chan struct{} // closed when the head of the queue or the rate changes
 
 	// queued is called with the queue length when a waiter joins (tests).
 	queued func(n int)
