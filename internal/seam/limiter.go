@@ -64,17 +64,27 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     Retry-After pause of the whole connection, a full second of calls for a
 //     server that rounds up. An isolated 429 steps the rate just under where it
 //     came; another soon after a cut means the rate is still far off, and cuts deep.
+//     Far under the rate of the last 429 the climb stays fast.
+//   - It finds the server's burst too. A connection told a larger burst than the
+//     server allows meets a 429 after every pause, whatever its rate: each 429
+//     halves the burst, which grows back by one call per second. A 429 while the
+//     limiter was not saturated (it had tokens left and nobody waiting) was the
+//     burst's fault, not the rate's: only the burst is cut.
 type AdaptiveLimiter struct {
 	mu      sync.Mutex
 	clock   clock
 	ceiling float64 // configured requests per second: never exceeded
 	rate    float64 // current rate
-	burst   float64
-	tokens  float64
+	burst   float64 // configured
+	// burstCap is the burst in use: halved by each 429, it grows back toward burst.
+	burstCap float64
+	tokens   float64
 	last    time.Time // of the last refill
 	cut     time.Time // of the last decrease
-	// throttled is set by the first 429: the rate then climbs slowly.
+	// throttled is set by the first 429: the rate then climbs slowly near knee,
+	// the rate that 429 came at.
 	throttled bool
+	knee      float64
 	queue     []*waiter // most urgent first, then arrival order
 	seq       uint64
 	changed   chan struct{} // closed when the head of the queue or the rate changes
@@ -103,9 +113,13 @@ const (
 	// rate meets a 429 about every 20 s instead of every few seconds.
 	fastClimb = 0.1
 	slowClimb = 0.0025
-	// fastBelow is the share of the ceiling under which the rate climbs fast even
-	// after a 429: a storm's cuts must not leave a connection crawling for minutes.
-	fastBelow = 0.25
+	// fastBelow is the share of the knee (the rate of the last 429) under which the
+	// rate climbs fast even after a 429: a storm's cuts must not leave a connection
+	// crawling for minutes.
+	fastBelow = 0.85
+	// stormShare is the share of the ceiling under which the climb is fast whatever
+	// the knee: after a storm of 429s the knee itself is near the floor.
+	stormShare = 0.25
 	// floorShare is the lowest rate, as a share of the ceiling: the limiter keeps
 	// probing even after a long storm.
 	floorShare = 0.05
@@ -116,7 +130,7 @@ func NewAdaptiveLimiter(rps float64, burst int) *AdaptiveLimiter {
 	l := &AdaptiveLimiter{clock: realClock{}, changed: make(chan struct{})}
 	l.last = l.clock.Now()
 	l.SetLimit(rps, burst)
-	l.tokens = l.burst
+	l.tokens = l.burstCap
 	return l
 }
 
@@ -134,12 +148,12 @@ func (l *AdaptiveLimiter) SetLimit(rps float64, burst int) {
 	if l.rate == 0 || l.rate > rps || l.rate == l.ceiling {
 		l.rate = rps
 	}
-	if rps != l.ceiling {
-		// A new ceiling is new information: climb fast again until a 429 says otherwise.
-		l.throttled = false
+	if rps != l.ceiling || float64(burst) != l.burst {
+		// A new limit is new information: climb fast again until a 429 says otherwise.
+		l.throttled, l.burstCap = false, float64(burst)
 	}
 	l.ceiling, l.burst = rps, float64(burst)
-	l.tokens = min(l.tokens, l.burst)
+	l.tokens = min(l.tokens, l.burstCap)
 	l.signal()
 }
 
@@ -157,38 +171,47 @@ func (l *AdaptiveLimiter) Rate() float64 {
 	return l.rate
 }
 
-// Throttled cuts the rate after a 429, once per window: the 429s of calls already
-// in flight when the first arrived are the same signal.
+// Throttled cuts the burst, and the rate if the limiter was saturated, after a 429:
+// once per window, since the 429s of calls already in flight when the first
+// arrived are the same signal.
 func (l *AdaptiveLimiter) Throttled() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.clock.Now()
-	if now.Sub(l.cut) < time.Duration(float64(time.Second)*max(1, l.burst)/l.rate) {
+	if now.Sub(l.cut) < time.Duration(float64(time.Second)*max(1, l.burstCap)/l.rate) {
 		return
 	}
 	l.refill(now)
-	factor := step
-	if l.throttled && now.Sub(l.cut) < repeatWithin {
-		factor = decrease
-	}
-	l.cut, l.throttled = now, true
-	l.rate = max(l.ceiling*floorShare, l.rate*factor)
+	saturated := len(l.queue) > 0 || l.tokens < 1
+	l.burstCap = max(1, l.burstCap/2)
 	l.tokens = min(l.tokens, 0)
+	if saturated {
+		factor := step
+		if l.throttled && now.Sub(l.cut) < repeatWithin {
+			factor = decrease
+		}
+		l.knee, l.throttled = l.rate, true
+		l.rate = max(l.ceiling*floorShare, l.rate*factor)
+	}
+	l.cut = now
 	l.signal()
 }
 
 // Accepted raises the rate back toward the ceiling: by fastClimb of the ceiling per
-// second's worth of accepted calls until the first 429, by slowClimb after it
-// (unless the rate is far under the ceiling).
+// second's worth of accepted calls until the first 429 or far under its rate, by
+// slowClimb near it; and the burst by one call per second's worth.
 func (l *AdaptiveLimiter) Accepted() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	climb := fastClimb
-	if l.throttled && l.rate >= l.ceiling*fastBelow {
+	if l.throttled && l.rate >= l.knee*fastBelow && l.rate >= l.ceiling*stormShare {
 		climb = slowClimb
 	}
 	if l.rate < l.ceiling {
 		l.rate = min(l.ceiling, l.rate+l.ceiling*climb/l.rate)
+	}
+	if l.burstCap < l.burst {
+		l.burstCap = min(l.burst, l.burstCap+1/l.rate)
 	}
 }
 
@@ -234,7 +257,7 @@ func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
 // refill adds the tokens earned since the last refill.
 func (l *AdaptiveLimiter) refill(now time.Time) {
 	if elapsed := now.Sub(l.last); elapsed > 0 {
-		l.tokens = min(l.burst, l.tokens+elapsed.Seconds()*l.rate)
+		l.tokens = min(l.burstCap, l.tokens+elapsed.Seconds()*l.rate)
 		l.last = now
 	}
 }

@@ -137,8 +137,16 @@ func TestLimiterWaiterLeavesOnCancel(t *testing.T) {
 	}
 }
 
+// saturate empties the bucket: the limiter is sending at its rate.
+func saturate(l *AdaptiveLimiter) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.tokens, l.last = 0, l.clock.Now()
+}
+
 func TestLimiterAdaptsToThrottling(t *testing.T) {
 	l, clk, _ := newTestLimiter(50, 10)
+	saturate(l)
 	l.Throttled()
 	if got := l.Rate(); got != 50*step {
 		t.Fatalf("after an isolated 429 the rate is %v, want %v", got, 50*step)
@@ -148,12 +156,14 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 		t.Errorf("a second 429 in the same window cut again: %v", got)
 	}
 	clk.Advance(time.Second)
+	saturate(l)
 	l.Throttled()
 	if got := l.Rate(); math.Abs(got-50*step*decrease) > 1e-9 {
 		t.Errorf("a 429 soon after a cut: rate %v, want the deep cut to %v", got, 50*step*decrease)
 	}
 	clk.Advance(repeatWithin)
 	before := l.Rate()
+	saturate(l)
 	l.Throttled()
 	if got := l.Rate(); math.Abs(got-before*step) > 1e-9 {
 		t.Errorf("a 429 long after the last cut: rate %v, want the step to %v", got, before*step)
@@ -166,6 +176,7 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 	}
 	for range 100 {
 		clk.Advance(time.Second)
+		saturate(l)
 		l.Throttled()
 	}
 	if got := l.Rate(); got < 50*floorShare {
@@ -177,6 +188,31 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 	}
 }
 
+// A 429 while the limiter had tokens to spare and nobody waiting is the server
+// refusing a burst: the burst is halved, the rate kept; the burst grows back by
+// about one call per second.
+func TestLimiterFindsTheServersBurst(t *testing.T) {
+	l, _, _ := newTestLimiter(100, 20)
+	l.Throttled()
+	if got := l.Rate(); got != 100 {
+		t.Errorf("a 429 of a burst cut the rate to %v", got)
+	}
+	l.mu.Lock()
+	capAfter := l.burstCap
+	l.mu.Unlock()
+	if capAfter != 10 {
+		t.Errorf("burst after a 429: %v, want 10", capAfter)
+	}
+	for range 500 { // five seconds of calls at 100 rps
+		l.Accepted()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.burstCap < 14 || l.burstCap > 16 {
+		t.Errorf("burst after five seconds of accepted calls: %v, want about 15", l.burstCap)
+	}
+}
+
 // After the first 429 the rate climbs forty times slower: each 429 pauses the whole
 // connection, so finding the limit again soon costs more than climbing slowly.
 func TestLimiterClimbsSlowlyOnceThrottled(t *testing.T) {
@@ -185,7 +221,8 @@ func TestLimiterClimbsSlowlyOnceThrottled(t *testing.T) {
 		l.mu.Lock()
 		l.rate = 25
 		l.mu.Unlock()
-		if throttle {
+		if throttle { // a 429 at 25 rps
+			saturate(l)
 			l.Throttled()
 			l.mu.Lock()
 			l.rate = 25
@@ -201,13 +238,13 @@ func TestLimiterClimbsSlowlyOnceThrottled(t *testing.T) {
 		t.Errorf("before any 429: +%.2f rps per second, want about %v", fast, 50*fastClimb)
 	}
 	if slow < 0.1 || slow > 0.15 {
-		t.Errorf("after a 429: +%.2f rps per second, want about %v", slow, 50*slowClimb)
+		t.Errorf("near the rate of the last 429: +%.2f rps per second, want about %v", slow, 50*slowClimb)
 	}
-	l, _, _ := newTestLimiter(50, 10)
+
+	l, clk, _ := newTestLimiter(50, 10)
 	for range 40 { // a storm: many cuts, down to the floor
-		l.mu.Lock()
-		l.cut = time.Time{}
-		l.mu.Unlock()
+		clk.Advance(time.Second)
+		saturate(l)
 		l.Throttled()
 	}
 	before := l.Rate()
