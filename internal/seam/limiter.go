@@ -79,8 +79,8 @@ type AdaptiveLimiter struct {
 	// burstCap is the burst in use: halved by each 429, it grows back toward burst.
 	burstCap float64
 	tokens   float64
-	last    time.Time // of the last refill
-	cut     time.Time // of the last decrease
+	last     time.Time // of the last refill
+	cut      time.Time // of the last decrease
 	// throttled is set by the first 429: the rate then climbs slowly near knee,
 	// the rate that 429 came at.
 	throttled bool
