@@ -99,6 +99,11 @@ type waiter struct {
 }
 
 const (
+	// headroom is the share of the configured rate the limiter sends at, at most.
+	// Two token buckets at exactly the same rate, the limiter's and the server's,
+	// with a network's jitter between them, disagree now and then: each time a
+	// 429 and a Retry-After pause of the whole connection. 3% under it they don't.
+	headroom = 0.97
 	// decrease is the factor a 429 soon after the last cut multiplies the rate by:
 	// the server's rate is still well below.
 	decrease = 0.7
@@ -145,8 +150,8 @@ func (l *AdaptiveLimiter) SetLimit(rps float64, burst int) {
 	if burst < 1 {
 		burst = 1
 	}
-	if l.rate == 0 || l.rate > rps || l.rate == l.ceiling {
-		l.rate = rps
+	if top := rps * headroom; l.rate == 0 || l.rate > top || l.rate == l.ceiling*headroom {
+		l.rate = top
 	}
 	if rps != l.ceiling || float64(burst) != l.burst {
 		// A new limit is new information: climb fast again until a 429 says otherwise.
@@ -207,8 +212,8 @@ func (l *AdaptiveLimiter) Accepted() {
 	if l.throttled && l.rate >= l.knee*fastBelow && l.rate >= l.ceiling*stormShare {
 		climb = slowClimb
 	}
-	if l.rate < l.ceiling {
-		l.rate = min(l.ceiling, l.rate+l.ceiling*climb/l.rate)
+	if top := l.ceiling * headroom; l.rate < top {
+		l.rate = min(top, l.rate+l.ceiling*climb/l.rate)
 	}
 	if l.burstCap < l.burst {
 		l.burstCap = min(l.burst, l.burstCap+1/l.rate)

@@ -92,7 +92,7 @@ func TestLimiterServesRevocationsFirst(t *testing.T) {
 	for len(order) < 5 {
 		select {
 		case <-clk.registered:
-			clk.Advance(time.Second)
+			clk.Advance(2 * time.Second) // more than one token's time at the headroom rate
 		case name := <-done:
 			order = append(order, name)
 		}
@@ -123,7 +123,7 @@ func TestLimiterWaiterLeavesOnCancel(t *testing.T) {
 	for {
 		select {
 		case <-clk.registered:
-			clk.Advance(time.Second)
+			clk.Advance(2 * time.Second)
 			continue
 		case err := <-done:
 			if err != nil {
@@ -148,18 +148,18 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 	l, clk, _ := newTestLimiter(50, 10)
 	saturate(l)
 	l.Throttled()
-	if got := l.Rate(); got != 50*step {
-		t.Fatalf("after an isolated 429 the rate is %v, want %v", got, 50*step)
+	if got := l.Rate(); math.Abs(got-50*headroom*step) > 1e-9 {
+		t.Fatalf("after an isolated 429 the rate is %v, want %v", got, 50*headroom*step)
 	}
 	l.Throttled() // the same burst of 429s: no second cut
-	if got := l.Rate(); got != 50*step {
+	if got := l.Rate(); math.Abs(got-50*headroom*step) > 1e-9 {
 		t.Errorf("a second 429 in the same window cut again: %v", got)
 	}
 	clk.Advance(time.Second)
 	saturate(l)
 	l.Throttled()
-	if got := l.Rate(); math.Abs(got-50*step*decrease) > 1e-9 {
-		t.Errorf("a 429 soon after a cut: rate %v, want the deep cut to %v", got, 50*step*decrease)
+	if got := l.Rate(); math.Abs(got-50*headroom*step*decrease) > 1e-9 {
+		t.Errorf("a 429 soon after a cut: rate %v, want the deep cut to %v", got, 50*headroom*step*decrease)
 	}
 	clk.Advance(repeatWithin)
 	before := l.Rate()
@@ -171,8 +171,8 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 	for range 10000 {
 		l.Accepted()
 	}
-	if got := l.Rate(); got != 50 {
-		t.Errorf("accepted calls raise the rate back to the ceiling, never above: %v", got)
+	if got := l.Rate(); got != 50*headroom {
+		t.Errorf("accepted calls raise the rate back to the ceiling less the headroom, never above: %v", got)
 	}
 	for range 100 {
 		clk.Advance(time.Second)
@@ -194,7 +194,7 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 func TestLimiterFindsTheServersBurst(t *testing.T) {
 	l, _, _ := newTestLimiter(100, 20)
 	l.Throttled()
-	if got := l.Rate(); got != 100 {
+	if got := l.Rate(); got != 100*headroom {
 		t.Errorf("a 429 of a burst cut the rate to %v", got)
 	}
 	l.mu.Lock()
