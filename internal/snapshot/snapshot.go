@@ -29,7 +29,14 @@ type Snapshot struct {
 	// groups maps a user to its access groups; nil when the server cannot report
 	// membership (no access-group routes).
 	groups map[string][]string
+	// accessGroups are the system's access groups, for names; nil as groups is.
+	accessGroups []seam.AccessGroup
 }
+
+// AccessGroups returns the system's access groups, or nil when the server cannot
+// list them. AcsUsers resolve spec.accessGroupNames against it: the names are
+// cached per system and refreshed with the snapshot.
+func (s *Snapshot) AccessGroups() []seam.AccessGroup { return s.accessGroups }
 
 // User returns the user with the id, or nil if it was not there when the snapshot was taken.
 func (s *Snapshot) User(id string) *seam.AcsUser { return s.users[id] }
@@ -155,6 +162,7 @@ func (c *Cache) read(ctx context.Context, system string, lister Lister) (*Snapsh
 		return nil, err
 	}
 	s.groups = map[string][]string{}
+	s.accessGroups = groups
 	for _, g := range groups {
 		members, err := lister.ListAccessGroupUsers(ctx, g.AcsAccessGroupID)
 		if err != nil {
