@@ -188,7 +188,9 @@ var _ = Describe("spec.accessGroupNames", func() {
 		w.newAcsUser("dee", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA) })
 		w.waitReady("dee")
 
-		w.update("dee", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs, s.AccessGroupNames = nil, []string{"Gym", "Staff", "Sauna"} })
+		w.update("dee", func(s *seamv1alpha1.AcsUserSpec) {
+			s.AccessGroupIDs, s.AccessGroupNames = nil, []string{"Gym", "Staff", "Sauna"}
+		})
 		Eventually(w.readyCondition("dee")).Should(Equal("False/UnknownAccessGroupName"))
 		msg := w.condition("dee", seamv1alpha1.ConditionReady).Message
 		Expect(msg).To(And(ContainSubstring(`named "Sauna"`), ContainSubstring(`2 access groups of system acs_system_hq are named "Staff"`)))
