@@ -10,6 +10,7 @@ import (
 	"errors"
 	"iter"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +52,16 @@ func (s *Snapshot) Groups(id string) []string {
 		return []string{}
 	}
 	return g
+}
+
+// Users returns every user of the snapshot, ordered by id.
+func (s *Snapshot) Users() []*seam.AcsUser {
+	out := make([]*seam.AcsUser, 0, len(s.users))
+	for _, u := range s.users {
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b *seam.AcsUser) int { return strings.Compare(a.AcsUserID, b.AcsUserID) })
+	return out
 }
 
 // Len is the number of users in the snapshot.
