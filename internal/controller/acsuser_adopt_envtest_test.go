@@ -157,6 +157,21 @@ var _ = Describe("managementPolicy ObserveOnly", func() {
 		Expect(w.received("/acs/users/delete")).To(BeZero())
 	})
 
+	It("grants no credential to a user it only observes, until it is managed", func() {
+		w := newWorld(sandbox.Options{})
+		id := w.existingUser(seam.CreateUserRequest{FullName: "Eve Observed"})
+		w.newAcsUser("eve", func(s *seamv1alpha1.AcsUserSpec) {
+			s.AcsUserID, s.FullName, s.ManagementPolicy = seamv1alpha1.SeamID(id), "Eve Observed", seamv1alpha1.ManagementPolicyObserveOnly
+		})
+		Eventually(w.readyCondition("eve")).Should(Equal("True/Observed"))
+		w.newCredential("eve-pin", "eve")
+		Eventually(w.credentialReady("eve-pin")).Should(Equal("False/WaitingForUser"))
+		Consistently(func() int { return w.received("/acs/credentials/create") }, resyncPeriod).Should(BeZero())
+
+		w.update("eve", func(s *seamv1alpha1.AcsUserSpec) { s.ManagementPolicy = seamv1alpha1.ManagementPolicyManage })
+		w.remoteCredential("eve-pin")
+	})
+
 	It("does not create a user when there is nothing to observe", func() {
 		w := newWorld(sandbox.Options{})
 		w.newAcsUser("nobody", func(s *seamv1alpha1.AcsUserSpec) { s.ManagementPolicy = seamv1alpha1.ManagementPolicyObserveOnly })
