@@ -59,6 +59,10 @@ type ClusterSeamConnectionSpec struct {
 	// namespaceSelector selects the namespaces whose AcsUsers may use this connection. Unset, no namespace may; an empty selector ({}) allows all.
 	// +optional
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+
+	// adoptionNamespaceSelector selects, among the namespaces namespaceSelector allows, those whose AcsUsers may adopt or observe an existing user of the workspace (spec.acsUserId) through this connection. Unset, none may: adopting takes over, and observing reads, a user someone else may rely on, so it is a separate decision from letting a namespace create users.
+	// +optional
+	AdoptionNamespaceSelector *metav1.LabelSelector `json:"adoptionNamespaceSelector,omitempty"`
 }
 
 // ClusterSeamConnection is a cluster-wide way to reach a Seam workspace, shared by the namespaces its namespaceSelector allows.

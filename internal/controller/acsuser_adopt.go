@@ -41,11 +41,15 @@ func adoptionProblem(spec seamv1alpha1.AcsUserSpec, user *seam.AcsUser, workspac
 }
 
 // adoptByID takes over the existing remote user spec.acsUserId names. Before any
+// read of it, a ClusterSeamConnection must allow this namespace to adopt; before any
 // write it checks that the user exists in the connection's workspace and in the
 // spec's system, and that no other AcsUser claims it; then it records the claim
 // exactly as after a create (the signed annotation and the finalizer). It never
 // creates a user and sends no write in this reconcile: the next one diffs as usual.
 func (r *AcsUserReconciler) adoptByID(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
+	if err := r.Connections.CheckAdoptionAllowed(ctx, u); err != nil {
+		return r.fail(ctx, u, err, "Checking that the connection allows adoption")
+	}
 	ws, err := conn.Workspace(ctx)
 	if err != nil {
 		return r.fail(ctx, u, err, "Checking the workspace of the connection")

@@ -6,8 +6,10 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/seam"
@@ -113,6 +115,37 @@ var _ = Describe("Adopting an existing user by spec.acsUserId", func() {
 			return id
 		}, "ClaimedByAnother"),
 	)
+})
+
+var _ = Describe("Adopting through a ClusterSeamConnection", func() {
+	It("needs its adoptionNamespaceSelector: a namespace allowed to create users may not take over or read existing ones", func() {
+		w := newWorld(sandbox.Options{})
+		id := w.existingUser(seam.CreateUserRequest{FullName: "Landlord"})
+		cluster := &seamv1alpha1.ClusterSeamConnection{
+			ObjectMeta: metav1.ObjectMeta{Name: "shared-" + w.ns},
+			Spec: seamv1alpha1.ClusterSeamConnectionSpec{
+				Endpoint: w.url, InsecureAllowHTTP: true,
+				APIKeySecretRef:           seamv1alpha1.NamespacedSecretKeySelector{Namespace: w.ns, Name: "seam-api-key", Key: "apiKey"},
+				NamespaceSelector:         &metav1.LabelSelector{},
+				AdoptionNamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"seam-adopt": "yes"}},
+			},
+		}
+		Expect(k8s.Create(suiteCtx, cluster)).To(Succeed())
+		DeferCleanup(func() { _ = k8s.Delete(suiteCtx, cluster) })
+		w.newAcsUser("takeover", func(s *seamv1alpha1.AcsUserSpec) {
+			s.ConnectionRef = seamv1alpha1.ConnectionRef{Kind: seamv1alpha1.ClusterSeamConnectionKind, Name: cluster.Name}
+			s.AcsUserID, s.FullName, s.ManagementPolicy = seamv1alpha1.SeamID(id), "Mine Now", seamv1alpha1.ManagementPolicyObserveOnly
+		})
+		Eventually(w.readyCondition("takeover")).Should(Equal("False/AdoptionNotAllowed"))
+		Expect(w.received("/acs/users/get")).To(BeZero(), "not even read")
+		Expect(w.writesReceived()).To(Equal(noWrites()))
+
+		ns := &corev1.Namespace{}
+		Expect(k8s.Get(suiteCtx, client.ObjectKey{Name: w.ns}, ns)).To(Succeed())
+		ns.Labels["seam-adopt"] = "yes"
+		Expect(k8s.Update(suiteCtx, ns)).To(Succeed())
+		Eventually(w.readyCondition("takeover"), 2*resyncPeriod+10*time.Second).Should(Equal("True/Observed"))
+	})
 })
 
 var _ = Describe("managementPolicy ObserveOnly", func() {
