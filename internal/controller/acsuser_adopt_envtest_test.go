@@ -86,6 +86,18 @@ var _ = Describe("Adopting an existing user by spec.acsUserId", func() {
 		Expect(w.remote("bo").GroupIDs).To(Equal(sorted(groupA, groupC)))
 	})
 
+	It("never creates a user, not even when the adopted one is deleted in Seam and recreate is asked for", func() {
+		w := newWorld(sandbox.Options{})
+		id := w.existingUser(seam.CreateUserRequest{FullName: "Gone Soon"})
+		w.newAcsUser("gone", func(s *seamv1alpha1.AcsUserSpec) { s.AcsUserID, s.FullName = seamv1alpha1.SeamID(id), "Gone Soon" })
+		w.waitReady("gone")
+		Expect(w.sandbox.DeleteUserOutOfBand(id)).To(Succeed())
+		Eventually(w.readyCondition("gone"), 2*resyncPeriod+10*time.Second).Should(Equal("False/RemoteDeleted"))
+		w.annotate("gone", annotationRecreate, id)
+		Consistently(func() int { return w.received("/acs/users/create") }, 2*resyncPeriod).Should(BeZero())
+		Expect(w.condition("gone", seamv1alpha1.ConditionReady).Message).To(ContainSubstring("never creates a user"))
+	})
+
 	DescribeTable("is refused, with a condition and no write, for a user the object may not take",
 		func(seed func() sandbox.Seed, prepare func(w *world) (id string), wantReason string) {
 			w := newWorldFrom("", seed(), sandbox.Options{})

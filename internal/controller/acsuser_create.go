@@ -63,12 +63,10 @@ func (r *AcsUserReconciler) mayStillLand() time.Duration {
 // sends one create with every field inline, under its own deadline: the marker's
 // window ends there.
 func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (ctrl.Result, error) {
-	if u.Spec.AcsUserID != "" || observeOnly(u) {
+	if neverCreates(u) {
 		// The last guard: an object that adopts or only observes never creates, not
 		// even when asked to re-create a user deleted outside Kubernetes.
-		r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonRemoteDeleted, synced: true, stalled: true, settled: true,
-			message: "The ACS user this object adopted or observes is gone from Seam, and such an object never creates one: delete it (nothing is deleted in Seam)"})
-		return r.resync(), nil
+		return r.reportAdoptedGone(ctx, u), nil
 	}
 	ws, err := conn.Workspace(ctx)
 	if err != nil {
@@ -210,6 +208,9 @@ func (r *AcsUserReconciler) clearCreateMarker(ctx context.Context, u *seamv1alph
 // the new one goes through the same create protocol as a first create.
 func (r *AcsUserReconciler) reportRemoteDeleted(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (ctrl.Result, error) {
 	gone := u.Status.AcsUserID
+	if neverCreates(u) {
+		return r.reportAdoptedGone(ctx, u), nil
+	}
 	if u.Annotations[AnnotationRecreate] == gone {
 		// Forget the deleted user in status first: if the reconcile stops after this,
 		// the claim annotation still names it and the next one comes back here. The
@@ -228,6 +229,23 @@ func (r *AcsUserReconciler) reportRemoteDeleted(ctx context.Context, conn *conne
 		"To create a new one, annotate: kubectl annotate acsuser %s %s=%s --overwrite", gone, u.Name, AnnotationRecreate, gone)
 	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonRemoteDeleted, message: msg, synced: true, stalled: true, settled: true})
 	return r.resync(), nil
+}
+
+// neverCreates: an object that adopts a user (spec.acsUserId) or only observes one
+// must never make a new one.
+func neverCreates(u *seamv1alpha1.AcsUser) bool {
+	return u.Spec.AcsUserID != "" || observeOnly(u)
+}
+
+// reportAdoptedGone stops an adopting or observing object whose user Seam no longer
+// has: it is not re-created, whatever the recreate annotation says.
+func (r *AcsUserReconciler) reportAdoptedGone(ctx context.Context, u *seamv1alpha1.AcsUser) ctrl.Result {
+	u.Status.PendingMutations = nil
+	msg := fmt.Sprintf("ACS user %s, which this object adopted or observes, was deleted outside Kubernetes; an AcsUser with spec.acsUserId "+
+		"or managementPolicy ObserveOnly never creates a user. Delete this AcsUser (nothing is deleted in Seam), and create one without "+
+		"acsUserId, with managementPolicy Manage, to give the person a new user", u.Status.AcsUserID)
+	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonRemoteDeleted, message: msg, synced: true, stalled: true, settled: true})
+	return r.resync()
 }
 
 // liveOwnsUser reads the object from the apiserver, not the cache, and reports
