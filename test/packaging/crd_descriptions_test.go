@@ -15,9 +15,9 @@ import (
 
 // controller-gen keeps a Go comment's line breaks in the CRD description, and kubectl
 // explain prints them where they fall, mid-sentence. Every field of api/v1alpha1 is
-// written one line per paragraph; these come from Kubernetes' own types, not ours
-// (the fields of a metav1.LabelSelector, not the selector field itself).
-var upstreamDescriptions = []string{".apiVersion", ".kind", ".metadata", ".status.conditions", ".spec.namespaceSelector."}
+// written one line per paragraph; these come from Kubernetes' own types, not ours.
+// So do the fields inside any metav1.LabelSelector (see isLabelSelector).
+var upstreamDescriptions = []string{".apiVersion", ".kind", ".metadata", ".status.conditions"}
 
 // midSentenceBreak is a line break that is not a paragraph break.
 var midSentenceBreak = regexp.MustCompile(`[^\n]\n[^\n]`)
@@ -52,7 +52,7 @@ var _ = Describe("CRD descriptions", func() {
 
 func isUpstream(path string) bool {
 	return slices.ContainsFunc(upstreamDescriptions, func(p string) bool {
-		return strings.HasPrefix(path, p) && (strings.HasSuffix(p, ".") || len(path) == len(p) || path[len(p)] == '.' || path[len(p)] == '[')
+		return strings.HasPrefix(path, p) && (len(path) == len(p) || path[len(p)] == '.' || path[len(p)] == '[')
 	})
 }
 
@@ -61,10 +61,20 @@ func walkDescriptions(path string, s *apiextensionsv1.JSONSchemaProps, visit fun
 		return
 	}
 	visit(path, s.Description)
+	if isLabelSelector(s) {
+		return // our description of the field; the selector's own fields are Kubernetes'
+	}
 	for name, p := range s.Properties {
 		walkDescriptions(path+"."+name, &p, visit)
 	}
 	if s.Items != nil {
 		walkDescriptions(path+"[]", s.Items.Schema, visit)
 	}
+}
+
+// isLabelSelector recognises a metav1.LabelSelector by its two fields.
+func isLabelSelector(s *apiextensionsv1.JSONSchemaProps) bool {
+	_, labels := s.Properties["matchLabels"]
+	_, exprs := s.Properties["matchExpressions"]
+	return labels && exprs && len(s.Properties) == 2
 }
