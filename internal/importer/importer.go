@@ -77,7 +77,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintf(stderr, "Reading users, access groups and membership of system %s...\n", t.system)
 	snap, err := (&snapshot.Cache{MaxAge: time.Hour, PageSize: 500}).Get(ctx,
-		snapshot.Key{Connection: conn.Key, System: t.system}, progress{Client: conn.Client, out: stderr}, time.Time{})
+		snapshot.Key{Connection: conn.Key, System: t.system}, progress{Client: conn.Client, out: stderr, groupsRead: new(int)}, time.Time{})
 	if err != nil {
 		return fmt.Errorf("reading system %s: %w", t.system, err)
 	}
@@ -149,7 +149,8 @@ func managedIDs(ctx context.Context, c client.Client, t target, stderr io.Writer
 // progress reports on stderr as the pages come in: a large system takes a while.
 type progress struct {
 	*seam.Client
-	out io.Writer
+	out        io.Writer
+	groupsRead *int
 }
 
 func (p progress) ListUsers(ctx context.Context, req seam.ListUsersRequest) iter.Seq2[*seam.AcsUser, error] {
@@ -175,6 +176,15 @@ func (p progress) ListAccessGroups(ctx context.Context, req seam.ListAccessGroup
 		fmt.Fprintf(p.out, "  %d access groups; reading their members\n", len(groups))
 	}
 	return groups, err
+}
+
+// ListAccessGroupUsers counts the groups whose members were read: one call each.
+func (p progress) ListAccessGroupUsers(ctx context.Context, acsAccessGroupID string) ([]seam.AcsUser, error) {
+	members, err := p.Client.ListAccessGroupUsers(ctx, acsAccessGroupID)
+	if *p.groupsRead++; *p.groupsRead%50 == 0 {
+		fmt.Fprintf(p.out, "  members of %d groups read...\n", *p.groupsRead)
+	}
+	return members, err
 }
 
 // options are the command line.
