@@ -91,9 +91,10 @@ chaos: envtest ## Two managers with leader election, faults and a random workloa
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager and the sandbox into bin/.
+build: ## Build the manager, the sandbox and the kubectl plugin (kubectl-acs) into bin/.
 	$(GO) build -trimpath -o bin/manager ./cmd/manager
 	$(GO) build -trimpath -o bin/seam-sandbox ./cmd/seam-sandbox
+	$(GO) build -trimpath -o bin/kubectl-acs ./cmd/kubectl-acs
 
 ##@ Deploy
 

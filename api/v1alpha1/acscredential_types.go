@@ -56,12 +56,10 @@ type CodeSource struct {
 	// secretRef is a Secret key holding the digits. Changing the value rotates the code.
 	// +optional
 	SecretRef *SecretKeyRef `json:"secretRef,omitempty"`
-	// generate has the operator generate a PIN (crypto random, digits only) into a
-	// Secret it owns, named in status.codeSecretName, so the tenant can be told it.
+	// generate has the operator generate a PIN (crypto random, digits only) into a Secret it owns, named in status.codeSecretName, so the tenant can be told it.
 	// +optional
 	Generate *GeneratePIN `json:"generate,omitempty"`
-	// rotate: changing it to any new value (e.g. a date) sets a new PIN (a new one is
-	// generated; a secretRef's value is sent again).
+	// rotate: changing it to any new value (e.g. a date) sets a new PIN (a new one is generated; a secretRef's value is sent again).
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	Rotate string `json:"rotate,omitempty"`
@@ -94,20 +92,17 @@ type AcsCredentialSpec struct {
 	// +optional
 	EndsAt *metav1.Time `json:"endsAt,omitempty"`
 
-	// isMultiPhoneSyncCredential makes a mobile key one that syncs to all the user's phones.
-	// Changing it replaces the credential.
+	// isMultiPhoneSyncCredential makes a mobile key one that syncs to all the user's phones. Changing it replaces the credential.
 	// +optional
 	IsMultiPhoneSyncCredential bool `json:"isMultiPhoneSyncCredential,omitempty"`
 
-	// allowedAcsEntranceIds limits the entrances the credential opens. Changing it
-	// replaces the credential.
+	// allowedAcsEntranceIds limits the entrances the credential opens. Changing it replaces the credential.
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=set
 	// +optional
 	AllowedAcsEntranceIDs []SeamID `json:"allowedAcsEntranceIds,omitempty"`
 
-	// deletionPolicy: Delete (default) deletes the remote credential with the object;
-	// Orphan leaves it in Seam.
+	// deletionPolicy: Delete (default) deletes the remote credential with the object; Orphan leaves it in Seam.
 	// +kubebuilder:default=Delete
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
@@ -143,8 +138,7 @@ type AcsCredentialStatus struct {
 	// +optional
 	CodeSecretName string `json:"codeSecretName,omitempty"`
 
-	// unmanagedCredentials counts the user's other credentials in Seam (issued at the
-	// front desk, say), which the operator leaves alone.
+	// unmanagedCredentials counts the user's other credentials in Seam (issued at the front desk, say), which the operator leaves alone.
 	// +optional
 	UnmanagedCredentials int32 `json:"unmanagedCredentials,omitempty"`
 
@@ -152,8 +146,7 @@ type AcsCredentialStatus struct {
 	// +optional
 	AppliedCodeHash string `json:"appliedCodeHash,omitempty"`
 
-	// appliedAcsEntranceIds are the allowed entrances the credential was created with
-	// (Seam does not report them back): a spec that differs replaces the credential.
+	// appliedAcsEntranceIds are the allowed entrances the credential was created with (Seam does not report them back): a spec that differs replaces the credential.
 	// +listType=atomic
 	// +optional
 	AppliedAcsEntranceIDs []string `json:"appliedAcsEntranceIds,omitempty"`
@@ -162,16 +155,14 @@ type AcsCredentialStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready, Synced, and the kstatus Reconciling and Stalled; Seam's
-	// warnings and errors on the credential appear as conditions of their own type.
+	// conditions: Ready, Synced, and the kstatus Reconciling and Stalled; Seam's warnings and errors on the credential appear as conditions of their own type.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
-// AcsCredential is a PIN code, key card or mobile key of one AcsUser: what opens a
-// door. Deleting it (or its AcsUser) deletes it in Seam unless deletionPolicy is Orphan.
+// AcsCredential is a PIN code, key card or mobile key of one AcsUser: what opens a door. Deleting it (or its AcsUser) deletes it in Seam unless deletionPolicy is Orphan.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:categories=seam;acs

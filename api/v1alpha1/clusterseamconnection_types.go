@@ -29,14 +29,10 @@ type NamespacedSecretKeySelector struct {
 	Key string `json:"key,omitempty"`
 }
 
-// ClusterSeamConnectionSpec says how to reach one Seam workspace, and which
-// namespaces may use it.
+// ClusterSeamConnectionSpec says how to reach one Seam workspace, and which namespaces may use it.
 // +kubebuilder:validation:XValidation:rule="!self.endpoint.startsWith('http://') || (has(self.insecureAllowHTTP) && self.insecureAllowHTTP)",message="a plain http:// endpoint sends the API key unencrypted: use https://, or set insecureAllowHTTP: true for a local sandbox",fieldPath=".endpoint",reason=FieldValueForbidden
 type ClusterSeamConnectionSpec struct {
-	// endpoint is the base URL of the Seam Connect API. The operator only sends
-	// requests to endpoints its installer allows (the manager's --allowed-endpoints,
-	// by default https://connect.getseam.com); any other gets Ready=False, reason
-	// EndpointNotAllowed.
+	// endpoint is the base URL of the Seam Connect API. The operator only sends requests to endpoints its installer allows (the manager's --allowed-endpoints, by default https://connect.getseam.com); any other gets Ready=False, reason EndpointNotAllowed.
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('https://') || self.startsWith('http://'))",message="must be an absolute http(s) URL such as https://connect.getseam.com"
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*@') && !self.contains('?') && !self.contains('#')",message="must not carry user info (user@), a query or a fragment: the operator refuses such endpoints"
@@ -44,35 +40,32 @@ type ClusterSeamConnectionSpec struct {
 	// +optional
 	Endpoint string `json:"endpoint,omitempty"`
 
-	// insecureAllowHTTP allows a plain http:// endpoint, if the manager's
-	// --allowed-endpoints also lists it. Only for local sandboxes: the API key then
-	// crosses the network unencrypted.
+	// insecureAllowHTTP allows a plain http:// endpoint, if the manager's --allowed-endpoints also lists it. Only for local sandboxes: the API key then crosses the network unencrypted.
 	// +optional
 	InsecureAllowHTTP bool `json:"insecureAllowHTTP,omitempty"`
 
-	// apiKeySecretRef is the Secret key holding the Seam API key (or personal access
-	// token). The operator must be allowed to read Secrets in that namespace.
+	// apiKeySecretRef is the Secret key holding the Seam API key (or personal access token). The operator must be allowed to read Secrets in that namespace.
 	// +required
 	APIKeySecretRef NamespacedSecretKeySelector `json:"apiKeySecretRef"`
 
-	// workspaceId, when set, is sent as the seam-workspace header (needed with a
-	// personal access token) and checked against the workspace the key belongs to.
+	// workspaceId, when set, is sent as the seam-workspace header (needed with a personal access token) and checked against the workspace the key belongs to.
 	// +optional
 	WorkspaceID SeamID `json:"workspaceId,omitempty"`
 
-	// rateLimit bounds the requests sent through this connection, shared by every
-	// AcsUser that uses it. Defaults to 10 requests per second with a burst of 20.
+	// rateLimit bounds the requests sent through this connection, shared by every AcsUser that uses it. Defaults to 10 requests per second with a burst of 20.
 	// +optional
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 
-	// namespaceSelector selects the namespaces whose AcsUsers may use this
-	// connection. Unset, no namespace may; an empty selector ({}) allows all.
+	// namespaceSelector selects the namespaces whose AcsUsers may use this connection. Unset, no namespace may; an empty selector ({}) allows all.
 	// +optional
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+
+	// adoptionNamespaceSelector selects, among the namespaces namespaceSelector allows, those whose AcsUsers may adopt or observe an existing user of the workspace (spec.acsUserId) through this connection. Unset, none may: adopting takes over, and observing reads, a user someone else may rely on, so it is a separate decision from letting a namespace create users.
+	// +optional
+	AdoptionNamespaceSelector *metav1.LabelSelector `json:"adoptionNamespaceSelector,omitempty"`
 }
 
-// ClusterSeamConnection is a cluster-wide way to reach a Seam workspace, shared by
-// the namespaces its namespaceSelector allows.
+// ClusterSeamConnection is a cluster-wide way to reach a Seam workspace, shared by the namespaces its namespaceSelector allows.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,categories=seam,shortName=cseamconn
@@ -90,9 +83,7 @@ type ClusterSeamConnection struct {
 	// +required
 	Spec ClusterSeamConnectionSpec `json:"spec"`
 
-	// status reports whether Seam accepted the API key.
-	// The default makes a new object read as not yet reconciled (kstatus InProgress)
-	// until the operator first reports on it.
+	// status reports whether Seam accepted the API key. The default makes a new object read as not yet reconciled (kstatus InProgress) until the operator first reports on it.
 	// +kubebuilder:default={observedGeneration: 0}
 	// +optional
 	Status ConnectionStatus `json:"status,omitempty"`

@@ -2,16 +2,13 @@ package v1alpha1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-// SeamID is an identifier issued by Seam (an ACS system, user, access group,
-// user identity or workspace). Seam ids are opaque: they are usually UUIDs but
-// other forms exist, so only their length and the absence of whitespace are checked.
+// SeamID is an identifier issued by Seam (an ACS system, user, access group, user identity or workspace). Seam ids are opaque: they are usually UUIDs but other forms exist, so only their length and the absence of whitespace are checked.
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=128
 // +kubebuilder:validation:Pattern=`^\S+$`
 type SeamID string
 
-// Condition types and reasons shared by the kinds of this API. Reasons are
-// CamelCase, stable, and documented in the README's troubleshooting table.
+// Condition types and reasons shared by the kinds of this API. Reasons are CamelCase, stable, and documented in the README's troubleshooting table.
 const (
 	// ConditionReady is True when the object matches its spec remotely and nothing is pending.
 	ConditionReady = "Ready"
@@ -22,8 +19,7 @@ const (
 // DefaultEndpoint is the Seam Connect API's public base URL.
 const DefaultEndpoint = "https://connect.getseam.com"
 
-// RateLimit bounds the requests the operator sends to one Seam workspace through
-// one connection. Every AcsUser using the connection shares the same budget.
+// RateLimit bounds the requests the operator sends to one Seam workspace through one connection. Every AcsUser using the connection shares the same budget.
 type RateLimit struct {
 	// requestsPerSecond is the sustained rate of requests sent to Seam.
 	// +kubebuilder:validation:Minimum=1

@@ -25,10 +25,7 @@ type SecretKeySelector struct {
 // SeamConnectionSpec says how to reach one Seam workspace.
 // +kubebuilder:validation:XValidation:rule="!self.endpoint.startsWith('http://') || (has(self.insecureAllowHTTP) && self.insecureAllowHTTP)",message="a plain http:// endpoint sends the API key unencrypted: use https://, or set insecureAllowHTTP: true for a local sandbox",fieldPath=".endpoint",reason=FieldValueForbidden
 type SeamConnectionSpec struct {
-	// endpoint is the base URL of the Seam Connect API. The operator only sends
-	// requests to endpoints its installer allows (the manager's --allowed-endpoints,
-	// by default https://connect.getseam.com); any other gets Ready=False, reason
-	// EndpointNotAllowed.
+	// endpoint is the base URL of the Seam Connect API. The operator only sends requests to endpoints its installer allows (the manager's --allowed-endpoints, by default https://connect.getseam.com); any other gets Ready=False, reason EndpointNotAllowed.
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('https://') || self.startsWith('http://'))",message="must be an absolute http(s) URL such as https://connect.getseam.com"
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*@') && !self.contains('?') && !self.contains('#')",message="must not carry user info (user@), a query or a fragment: the operator refuses such endpoints"
@@ -36,30 +33,24 @@ type SeamConnectionSpec struct {
 	// +optional
 	Endpoint string `json:"endpoint,omitempty"`
 
-	// insecureAllowHTTP allows a plain http:// endpoint, if the manager's
-	// --allowed-endpoints also lists it. Only for local sandboxes: the API key then
-	// crosses the network unencrypted.
+	// insecureAllowHTTP allows a plain http:// endpoint, if the manager's --allowed-endpoints also lists it. Only for local sandboxes: the API key then crosses the network unencrypted.
 	// +optional
 	InsecureAllowHTTP bool `json:"insecureAllowHTTP,omitempty"`
 
-	// apiKeySecretRef is the Secret key holding the Seam API key (or personal access
-	// token), in the connection's namespace.
+	// apiKeySecretRef is the Secret key holding the Seam API key (or personal access token), in the connection's namespace.
 	// +required
 	APIKeySecretRef SecretKeySelector `json:"apiKeySecretRef"`
 
-	// workspaceId, when set, is sent as the seam-workspace header (needed with a
-	// personal access token) and checked against the workspace the key belongs to.
+	// workspaceId, when set, is sent as the seam-workspace header (needed with a personal access token) and checked against the workspace the key belongs to.
 	// +optional
 	WorkspaceID SeamID `json:"workspaceId,omitempty"`
 
-	// rateLimit bounds the requests sent through this connection, shared by every
-	// AcsUser that uses it. Defaults to 10 requests per second with a burst of 20.
+	// rateLimit bounds the requests sent through this connection, shared by every AcsUser that uses it. Defaults to 10 requests per second with a burst of 20.
 	// +optional
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 }
 
-// SeamConnection is how AcsUsers in one namespace reach a Seam workspace: the API
-// endpoint and the Secret that holds the API key.
+// SeamConnection is how AcsUsers in one namespace reach a Seam workspace: the API endpoint and the Secret that holds the API key.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:categories=seam,shortName=seamconn
@@ -77,9 +68,7 @@ type SeamConnection struct {
 	// +required
 	Spec SeamConnectionSpec `json:"spec"`
 
-	// status reports whether Seam accepted the API key.
-	// The default makes a new object read as not yet reconciled (kstatus InProgress)
-	// until the operator first reports on it.
+	// status reports whether Seam accepted the API key. The default makes a new object read as not yet reconciled (kstatus InProgress) until the operator first reports on it.
 	// +kubebuilder:default={observedGeneration: 0}
 	// +optional
 	Status ConnectionStatus `json:"status,omitempty"`

@@ -28,6 +28,7 @@ import (
 const (
 	ReasonConnectionNotFound   = "ConnectionNotFound"
 	ReasonConnectionNotAllowed = "ConnectionNotAllowed"
+	ReasonAdoptionNotAllowed   = "AdoptionNotAllowed"
 	ReasonSecretNotFound       = "SecretNotFound"
 	ReasonSecretKeyMissing     = "SecretKeyMissing"
 	ReasonInvalidConnection    = "InvalidConnection"
@@ -258,15 +259,38 @@ func (r *Resolver) clusterSettings(ctx context.Context, name string) (settings, 
 // checkNamespaceAllowed applies a ClusterSeamConnection's namespaceSelector: unset
 // allows no namespace, so sharing a workspace's key is always an explicit decision.
 func (r *Resolver) checkNamespaceAllowed(ctx context.Context, s settings, namespace string) error {
-	notAllowed := &Error{Reason: ReasonConnectionNotAllowed, Terminal: true,
-		Message: fmt.Sprintf("%s does not allow namespace %q: its spec.namespaceSelector must select this namespace", s.key, namespace)}
-	if s.namespaceSelector == nil {
+	return r.checkSelected(ctx, s.key, s.namespaceSelector, "namespaceSelector", ReasonConnectionNotAllowed, namespace)
+}
+
+// CheckAdoptionAllowed reports whether an AcsUser may adopt or observe an existing
+// remote user (spec.acsUserId) through its connection. Through its own namespace's
+// SeamConnection it may: the key is its own, and opens the workspace to it anyway.
+// Through a ClusterSeamConnection the shared key must not let a tenant take over or
+// read another's user: its adoptionNamespaceSelector must select the namespace.
+func (r *Resolver) CheckAdoptionAllowed(ctx context.Context, u *seamv1alpha1.AcsUser) error {
+	if u.Spec.ConnectionRef.Kind != seamv1alpha1.ClusterSeamConnectionKind {
+		return nil
+	}
+	c := &seamv1alpha1.ClusterSeamConnection{}
+	if err := r.reader.Get(ctx, types.NamespacedName{Name: u.Spec.ConnectionRef.Name}, c); err != nil {
+		return err
+	}
+	return r.checkSelected(ctx, Key(seamv1alpha1.ClusterSeamConnectionKind, "", c.Name), c.Spec.AdoptionNamespaceSelector,
+		"adoptionNamespaceSelector", ReasonAdoptionNotAllowed, u.Namespace)
+}
+
+// checkSelected applies one of a ClusterSeamConnection's namespace selectors: unset
+// selects no namespace.
+func (r *Resolver) checkSelected(ctx context.Context, key string, sel *metav1.LabelSelector, field, reason, namespace string) error {
+	notAllowed := &Error{Reason: reason, Terminal: true,
+		Message: fmt.Sprintf("%s does not allow namespace %q: its spec.%s must select this namespace", key, namespace, field)}
+	if sel == nil {
 		return notAllowed
 	}
-	selector, err := metav1.LabelSelectorAsSelector(s.namespaceSelector)
+	selector, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {
-		return &Error{Reason: ReasonConnectionNotAllowed, Terminal: true,
-			Message: fmt.Sprintf("%s has an invalid spec.namespaceSelector: %v", s.key, err)}
+		return &Error{Reason: reason, Terminal: true,
+			Message: fmt.Sprintf("%s has an invalid spec.%s: %v", key, field, err)}
 	}
 	ns := &corev1.Namespace{}
 	if err := r.reader.Get(ctx, types.NamespacedName{Name: namespace}, ns); err != nil {

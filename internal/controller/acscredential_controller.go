@@ -144,6 +144,12 @@ func (r *AcsCredentialReconciler) prepare(ctx context.Context, cred *seamv1alpha
 		return nil, r.waitForUser(ctx, cred, fmt.Sprintf("AcsUser %q is being deleted", user.Name)), true, nil
 	case user.Status.AcsUserID == "":
 		return nil, r.waitForUser(ctx, cred, fmt.Sprintf("AcsUser %q has no ACS user in Seam yet", user.Name)), true, nil
+	case observeOnly(user) && credentialClaimOf(r.Signer, cred).state == ownsNothing:
+		// Observing a user grants nothing: no new access is created for someone the
+		// operator only reads, whoever wrote the AcsUser.
+		r.conclude(ctx, cred, outcome{ready: metav1.ConditionFalse, reason: ReasonWaitingForUser, synced: true,
+			message: fmt.Sprintf("AcsUser %q only observes its ACS user (managementPolicy: ObserveOnly): the credential is created once it is set to Manage", user.Name)})
+		return nil, ctrl.Result{RequeueAfter: r.ResyncPeriod}, true, nil
 	}
 	conn, err := r.Connections.ForAcsUser(ctx, user)
 	if err != nil {

@@ -76,11 +76,7 @@ func knownRevocations(spec seamv1alpha1.AcsUserSpec, st seamv1alpha1.AcsUserStat
 		slices.Contains(st.PendingMutations, "deferring_group_membership_update") {
 		return out
 	}
-	desired := make([]string, 0, len(spec.AccessGroupIDs))
-	for _, g := range spec.AccessGroupIDs {
-		desired = append(desired, string(g))
-	}
-	for _, g := range sortedDifference(st.AccessGroupIDs, desired) {
+	for _, g := range sortedDifference(st.AccessGroupIDs, desiredGroups(spec, st.AccessGroupIDs)) {
 		out = append(out, Action{Kind: ActionRemoveFromGroup, Group: g})
 	}
 	return out

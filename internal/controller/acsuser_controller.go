@@ -95,10 +95,11 @@ func (r *AcsUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	return r.reconcileNormal(seamCtx, u)
 }
 
-// reconcileNormal makes the remote user exist and match the spec. Ownership comes
-// first: which remote user this object owns (its signed annotation, then status),
-// and that the connection reaches the workspace that user lives in. No write is
-// sent to a user the object cannot prove it owns.
+// reconcileNormal makes the remote user exist and match the spec, or under
+// ObserveOnly only reads and reports it. Ownership comes first: which remote user
+// this object owns (its signed annotation, then status), and that the connection
+// reaches the workspace that user lives in. No write is sent to a user the object
+// cannot prove it owns.
 func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
 	conn, err := r.Connections.ForAcsUser(ctx, u)
 	if err != nil {
@@ -108,38 +109,49 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 		return ctrl.Result{RequeueAfter: conflictRetry}, client.IgnoreNotFound(err)
 	}
 	own := r.ownershipOf(u)
-	switch own.state {
-	case ownsNothing:
-		return r.ensureCreated(ctx, conn, u)
-	case ownsUnverified:
+	switch {
+	case own.state == ownsUnverified:
 		return r.stallUnverifiedClaim(ctx, u, own)
+	case own.state == ownsNothing && u.Spec.AcsUserID != "":
+		return r.adoptByID(ctx, conn, u)
+	case own.state == ownsNothing && observeOnly(u):
+		return r.reportNothingToObserve(ctx, u), nil
+	}
+	want, nameProblems, err := r.desiredSpec(ctx, conn, u)
+	if err != nil {
+		return r.failRead(ctx, u, err, "Listing the access groups of the system to resolve spec.accessGroupNames")
+	}
+	if own.state == ownsNothing {
+		return r.ensureCreated(ctx, conn, u, want)
 	}
 	if res, done, err := r.checkOwnership(ctx, conn, u, own); done {
 		return res, err
 	}
-	revoked, err := r.revokeKnown(ctx, conn, u)
-	if err != nil {
-		return r.fail(ctx, u, err, "Taking access away on Seam")
-	}
 	var observed Observed
-	var gone bool
+	var gone, revoked bool
+	if !observeOnly(u) {
+		r.announceManagement(u)
+		if revoked, err = r.revokeKnown(ctx, conn, u, want); err != nil {
+			return r.fail(ctx, u, err, "Taking access away on Seam")
+		}
+	}
 	if revoked {
 		// Confirming must not take a token from the next revocation: this read
 		// waits its turn with every other call.
 		observed, gone, err = r.observeAfterRevoke(seam.WithPriority(ctx, seam.PriorityDefault), conn, u)
 	} else {
-		observed, gone, err = r.observe(ctx, conn, u)
+		observed, gone, err = r.observe(ctx, conn, u, want)
 	}
 	switch {
-	case errors.Is(err, snapshot.ErrRefreshing):
-		// A settled object waits for the snapshot another reconcile is reading.
-		return ctrl.Result{RequeueAfter: snapshotRetry + time.Duration(rand.Int64N(int64(snapshotRetry))), Priority: ptr.To(priorityResync)}, nil
 	case err != nil:
-		return r.fail(ctx, u, err, "Reading the ACS user from Seam")
+		return r.failRead(ctx, u, err, "Reading the ACS user from Seam")
 	case gone:
-		return r.reportRemoteDeleted(ctx, conn, u)
+		return r.reportRemoteDeleted(ctx, conn, u, want)
 	}
 	recordObservation(u, observed)
+	if observeOnly(u) {
+		return r.reportObserved(ctx, u, want, observed, nameProblems), nil
+	}
 	if observed.Groups == nil {
 		// The server cannot report membership: the diff trusts what status recorded,
 		// so it must not be a cached copy older than the last write.
@@ -147,26 +159,31 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 			return ctrl.Result{RequeueAfter: conflictRetry}, client.IgnoreNotFound(err)
 		}
 	}
-	if actions := Diff(u.Spec, observed, u.Status.AccessGroupIDs, r.now()); len(actions) > 0 {
+	if actions := Diff(want, observed, u.Status.AccessGroupIDs, r.now()); len(actions) > 0 {
 		return r.act(ctx, conn, u, actions)
+	}
+	if oc, bad := groupNamesOutcome(string(want.AcsSystemID), nameProblems); bad {
+		r.conclude(ctx, u, oc)
+		return r.resync(), nil
 	}
 	return r.report(ctx, u, observed), nil
 }
 
 // revokeKnown takes access away before anything is read from Seam: one write per
-// revocation, decided from the spec and the last observation (knownRevocations). The
+// revocation, decided from the spec (want: its group names resolved) and the last
+// observation (knownRevocations). The
 // membership it judges from is the apiserver's, not the cache's: a cached status may
 // predate the last reconcile's grant. Once per generation, for the same reason. A
 // 404 is left to the read that follows, which reports the deletion. revoked says
 // every revocation was sent.
-func (r *AcsUserReconciler) revokeKnown(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (revoked bool, err error) {
+func (r *AcsUserReconciler) revokeKnown(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (revoked bool, err error) {
 	if !revocationPending(u, r.now()) || r.revokedThisGeneration(u) {
 		return false, nil
 	}
 	if err := r.refreshRecordedGroups(ctx, u); err != nil {
 		return false, client.IgnoreNotFound(err)
 	}
-	early := knownRevocations(u.Spec, u.Status, r.now())
+	early := knownRevocations(want, u.Status, r.now())
 	if len(early) == 0 {
 		return false, nil
 	}
@@ -178,6 +195,15 @@ func (r *AcsUserReconciler) revokeKnown(ctx context.Context, conn *connection.Re
 		return false, fmt.Errorf("%s: %w", failed.Kind, err)
 	}
 	return true, nil
+}
+
+// failRead is fail for reads, except that a snapshot another reconcile is reading
+// is no failure: the object comes back in a moment rather than hold a worker.
+func (r *AcsUserReconciler) failRead(ctx context.Context, u *seamv1alpha1.AcsUser, err error, what string) (ctrl.Result, error) {
+	if errors.Is(err, snapshot.ErrRefreshing) {
+		return ctrl.Result{RequeueAfter: snapshotRetry + time.Duration(rand.Int64N(int64(snapshotRetry))), Priority: ptr.To(priorityResync)}, nil
+	}
+	return r.fail(ctx, u, err, what)
 }
 
 // refreshRecordedGroups replaces the recorded membership with the apiserver's.
@@ -199,16 +225,28 @@ func (r *AcsUserReconciler) revokedThisGeneration(u *seamv1alpha1.AcsUser) bool 
 
 // revocationPending reports, from the spec and the last observation alone, whether
 // the object asks for access to be taken away: deleted, suspended (or its schedule
-// ended) while last seen unsuspended, or out of a group it was last seen in.
+// ended) while last seen unsuspended, or out of a group it was last seen in (by id,
+// or by the name status recorded for it). ObserveOnly takes nothing away.
 func revocationPending(u *seamv1alpha1.AcsUser, now time.Time) bool {
 	if !u.DeletionTimestamp.IsZero() {
 		return true
 	}
+	if observeOnly(u) {
+		return false
+	}
 	if effectivelySuspended(u.Spec, now) && (u.Status.IsSuspended == nil || !*u.Status.IsSuspended) {
 		return true
 	}
+	if leftAsIs(u.Spec, fieldAccessGroups) {
+		return false
+	}
+	for _, g := range u.Status.AccessGroups {
+		if !slices.Contains(u.Spec.AccessGroupIDs, seamv1alpha1.SeamID(g.ID)) && !slices.Contains(u.Spec.AccessGroupNames, g.Name) {
+			return true
+		}
+	}
 	for _, g := range u.Status.AccessGroupIDs {
-		if !slices.Contains(u.Spec.AccessGroupIDs, seamv1alpha1.SeamID(g)) {
+		if !slices.Contains(u.Spec.AccessGroupIDs, seamv1alpha1.SeamID(g)) && len(u.Spec.AccessGroupNames) == 0 {
 			return true
 		}
 	}

@@ -22,7 +22,7 @@ import (
 // ensureCreated gives an object that owns no remote user one: the user an earlier
 // create made (its answer lost), or a new one. Never two remote users for one
 // AcsUser, never someone else's.
-func (r *AcsUserReconciler) ensureCreated(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
+func (r *AcsUserReconciler) ensureCreated(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (ctrl.Result, error) {
 	marker, state := createMarkerOf(r.Signer, u)
 	facts := lostCreateFacts{Marker: state, SinceMarker: r.now().Sub(marker.At), MayStillLand: r.mayStillLand()}
 	var found []*seam.AcsUser
@@ -50,7 +50,7 @@ func (r *AcsUserReconciler) ensureCreated(ctx context.Context, conn *connection.
 		r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonCreating, message: msg, synced: true})
 		return ctrl.Result{RequeueAfter: min(facts.MayStillLand-facts.SinceMarker, 5*time.Second)}, nil
 	}
-	return r.create(ctx, conn, u)
+	return r.create(ctx, conn, u, want)
 }
 
 // mayStillLand is how long after it was sent a create may still make a user.
@@ -62,13 +62,18 @@ func (r *AcsUserReconciler) mayStillLand() time.Duration {
 // conflict-checked update, so a stale copy of the object can never create, then
 // sends one create with every field inline, under its own deadline: the marker's
 // window ends there.
-func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
+func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (ctrl.Result, error) {
+	if neverCreates(u) {
+		// The last guard: an object that adopts or only observes never creates, not
+		// even when asked to re-create a user deleted outside Kubernetes.
+		return r.reportAdoptedGone(ctx, u), nil
+	}
 	ws, err := conn.Workspace(ctx)
 	if err != nil {
 		return r.fail(ctx, u, err, "Checking the workspace of the connection")
 	}
 	now := r.now()
-	req := createRequest(u, now)
+	req := createRequest(want, now)
 	controllerutil.AddFinalizer(u, Finalizer)
 	if u.Annotations == nil {
 		u.Annotations = map[string]string{}
@@ -101,7 +106,7 @@ func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolve
 	}
 	u.Status.AccessGroupIDs = req.AccessGroupIDs
 	if len(user.PendingMutations) == 0 && len(user.Errors) == 0 &&
-		len(Diff(u.Spec, Observed{User: user}, u.Status.AccessGroupIDs, r.now())) == 0 {
+		len(Diff(want, Observed{User: user}, u.Status.AccessGroupIDs, r.now())) == 0 {
 		// The create's response already shows the user as declared: that is the
 		// confirmation, no second read and no second status write needed.
 		recordObservation(u, Observed{User: user})
@@ -201,8 +206,11 @@ func (r *AcsUserReconciler) clearCreateMarker(ctx context.Context, u *seamv1alph
 // created again on its own: a deletion in the Seam console may be an urgent
 // revocation. The recreate annotation, naming the deleted user, asks for a new one;
 // the new one goes through the same create protocol as a first create.
-func (r *AcsUserReconciler) reportRemoteDeleted(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (ctrl.Result, error) {
+func (r *AcsUserReconciler) reportRemoteDeleted(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (ctrl.Result, error) {
 	gone := u.Status.AcsUserID
+	if neverCreates(u) {
+		return r.reportAdoptedGone(ctx, u), nil
+	}
 	if u.Annotations[AnnotationRecreate] == gone {
 		// Forget the deleted user in status first: if the reconcile stops after this,
 		// the claim annotation still names it and the next one comes back here. The
@@ -214,13 +222,30 @@ func (r *AcsUserReconciler) reportRemoteDeleted(ctx context.Context, conn *conne
 			return ctrl.Result{RequeueAfter: conflictRetry}, client.IgnoreNotFound(err)
 		}
 		logf.FromContext(ctx).Info("Re-creating the ACS user deleted outside Kubernetes, as the recreate annotation asks", "deletedAcsUserId", gone)
-		return r.create(ctx, conn, u)
+		return r.create(ctx, conn, u, want)
 	}
 	u.Status.PendingMutations = nil
 	msg := fmt.Sprintf("ACS user %s was deleted outside Kubernetes (in Seam or on the access control system) and is not re-created on its own. "+
 		"To create a new one, annotate: kubectl annotate acsuser %s %s=%s --overwrite", gone, u.Name, AnnotationRecreate, gone)
 	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonRemoteDeleted, message: msg, synced: true, stalled: true, settled: true})
 	return r.resync(), nil
+}
+
+// neverCreates: an object that adopts a user (spec.acsUserId) or only observes one
+// must never make a new one.
+func neverCreates(u *seamv1alpha1.AcsUser) bool {
+	return u.Spec.AcsUserID != "" || observeOnly(u)
+}
+
+// reportAdoptedGone stops an adopting or observing object whose user Seam no longer
+// has: it is not re-created, whatever the recreate annotation says.
+func (r *AcsUserReconciler) reportAdoptedGone(ctx context.Context, u *seamv1alpha1.AcsUser) ctrl.Result {
+	u.Status.PendingMutations = nil
+	msg := fmt.Sprintf("ACS user %s, which this object adopted or observes, was deleted outside Kubernetes; an AcsUser with spec.acsUserId "+
+		"or managementPolicy ObserveOnly never creates a user. Delete this AcsUser (nothing is deleted in Seam), and create one without "+
+		"acsUserId, with managementPolicy Manage, to give the person a new user", u.Status.AcsUserID)
+	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonRemoteDeleted, message: msg, synced: true, stalled: true, settled: true})
+	return r.resync()
 }
 
 // liveOwnsUser reads the object from the apiserver, not the cache, and reports

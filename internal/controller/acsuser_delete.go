@@ -33,6 +33,11 @@ func (r *AcsUserReconciler) reconcileDelete(ctx context.Context, u *seamv1alpha1
 			message: fmt.Sprintf("Waiting for %d AcsCredential(s) of this user to be deleted from Seam first", left)})
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
+	if observeOnly(u) {
+		// Observing never deletes, whatever deletionPolicy says.
+		r.Recorder.Eventf(u, nil, "Normal", "Released", "Delete", "Left ACS user %s in Seam (managementPolicy: ObserveOnly)", u.Status.AcsUserID)
+		return ctrl.Result{}, r.release(ctx, u)
+	}
 	if u.Spec.DeletionPolicy == seamv1alpha1.DeletionPolicyOrphan {
 		r.Recorder.Eventf(u, nil, "Normal", "Orphaned", "Delete", "Left ACS user %s in Seam (deletionPolicy: Orphan)", u.Status.AcsUserID)
 		return ctrl.Result{}, r.release(ctx, u)

@@ -50,6 +50,8 @@ type Observed struct {
 	// Groups is the user's access-group membership. Nil when the server cannot report
 	// it: the diff then trusts the membership the operator recorded in status.
 	Groups []string
+	// GroupNames maps group ids to names where they were read, for status.
+	GroupNames map[string]string
 }
 
 // Diff decides the remote writes that bring the remote user to spec at time now.
@@ -65,12 +67,13 @@ func Diff(spec seamv1alpha1.AcsUserSpec, observed Observed, recordedGroups []str
 	if current == nil {
 		current = recordedGroups
 	}
-	desired := make([]string, 0, len(spec.AccessGroupIDs))
-	for _, g := range spec.AccessGroupIDs {
-		desired = append(desired, string(g))
-	}
+	desired := desiredGroups(spec, current)
 	suspend := effectivelySuspended(spec, now)
-	schedule, scheduleFields := scheduleUpdate(spec, u, now)
+	var schedule *scheduleChange
+	var scheduleFields []string
+	if !leftAsIs(spec, fieldAccessSchedule) {
+		schedule, scheduleFields = scheduleUpdate(spec, u, now)
+	}
 	narrows := schedule != nil && scheduleNarrows(schedule, u.AccessSchedule)
 
 	var revocations []Action
@@ -114,6 +117,41 @@ func Diff(spec seamv1alpha1.AcsUserSpec, observed Observed, recordedGroups []str
 		grants = append(grants, Action{Kind: ActionUnsuspend})
 	}
 	return grants
+}
+
+// Spec fields an adopted user may leave out.
+const (
+	fieldAccessSchedule = "accessSchedule"
+	fieldAccessGroups   = "accessGroups"
+)
+
+// leftAsIs reports whether the spec leaves a field of the remote user as Seam has it:
+// an adopted user (spec.acsUserId) keeps what its spec does not mention. A user the
+// operator created has no such field: its spec said everything at creation.
+func leftAsIs(spec seamv1alpha1.AcsUserSpec, field string) bool {
+	if spec.AcsUserID == "" {
+		return false
+	}
+	switch field {
+	case fieldAccessSchedule:
+		return spec.AccessSchedule == nil
+	case fieldAccessGroups:
+		return len(spec.AccessGroupIDs) == 0 && len(spec.AccessGroupNames) == 0
+	}
+	return false
+}
+
+// desiredGroups are the groups the user must be in: the spec's ids (with its names
+// already resolved into them), or the current ones when the spec leaves them as is.
+func desiredGroups(spec seamv1alpha1.AcsUserSpec, current []string) []string {
+	if leftAsIs(spec, fieldAccessGroups) {
+		return slices.Clone(current)
+	}
+	desired := make([]string, 0, len(spec.AccessGroupIDs))
+	for _, g := range spec.AccessGroupIDs {
+		desired = append(desired, string(g))
+	}
+	return desired
 }
 
 // effectivelySuspended: the spec says suspended, or its schedule has ended. Seam

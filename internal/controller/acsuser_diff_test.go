@@ -63,6 +63,31 @@ func TestDiff(t *testing.T) {
 	}{
 		{reason: "in sync: nothing to send",
 			spec: spec(), observed: Observed{User: remote(), Groups: both}},
+		{reason: "adopted, groups and schedule left out of the spec: Seam's are left as they are",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) { s.AcsUserID = "u1"; s.AccessGroupIDs = nil }),
+			observed: Observed{User: remote(func(u *seam.AcsUser) {
+				u.AccessSchedule = &seam.AccessSchedule{StartsAt: &t0, EndsAt: &t1}
+			}), Groups: both}},
+		{reason: "adopted: fields in the spec are corrected, groups included",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
+				s.AcsUserID = "u1"
+				s.FullName = "Ada King"
+				s.AccessGroupIDs = []seamv1alpha1.SeamID{"g2", "g3"}
+			}),
+			observed: Observed{User: remote(), Groups: both},
+			want:     []string{"RemoveFromGroup:g1"}},
+		{reason: "adopted with groups by name only (resolved into ids): the groups are no longer left as they are",
+			spec: spec(func(s *seamv1alpha1.AcsUserSpec) {
+				s.AcsUserID, s.AccessGroupIDs, s.AccessGroupNames = "u1", []seamv1alpha1.SeamID{"g2"}, []string{"Gym"}
+			}),
+			observed: Observed{User: remote(), Groups: both},
+			want:     []string{"RemoveFromGroup:g1"}},
+		{reason: "a created user whose spec drops its schedule has it cleared",
+			spec: spec(),
+			observed: Observed{User: remote(func(u *seam.AcsUser) {
+				u.AccessSchedule = &seam.AccessSchedule{StartsAt: &t0, EndsAt: &t1}
+			}), Groups: both},
+			want: []string{"Update:accessSchedule"}},
 		{reason: "no remote user: nothing to diff (creation is decided elsewhere)",
 			spec: spec(), observed: Observed{}},
 		{reason: "pending mutations hold grants back, never revocations",
@@ -253,7 +278,7 @@ func TestDiff(t *testing.T) {
 
 func TestCreateMarkerMatchesCreatedUser(t *testing.T) {
 	u := &seamv1alpha1.AcsUser{Spec: seamv1alpha1.AcsUserSpec{AcsSystemID: "sys", FullName: "Ada", EmailAddress: "a@example.com", UserIdentityID: "uid"}}
-	m := markerFor(time.Now(), createRequest(u, time.Now()))
+	m := markerFor(time.Now(), createRequest(u.Spec, time.Now()))
 	created := &seam.AcsUser{AcsSystemID: "sys", FullName: "Ada", Email: "a@example.com", UserIdentityID: "uid", PhoneNumber: "+15555550100"}
 	if !m.matches(created) {
 		t.Fatal("a user created from the request must match its marker, also when the server fills only the deprecated email or fields it was not sent")
@@ -263,7 +288,7 @@ func TestCreateMarkerMatchesCreatedUser(t *testing.T) {
 	if m.matches(&other) {
 		t.Fatal("a different person must not match")
 	}
-	noEmail := markerFor(time.Now(), createRequest(&seamv1alpha1.AcsUser{Spec: seamv1alpha1.AcsUserSpec{AcsSystemID: "sys", FullName: "Bo"}}, time.Now()))
+	noEmail := markerFor(time.Now(), createRequest(seamv1alpha1.AcsUserSpec{AcsSystemID: "sys", FullName: "Bo"}, time.Now()))
 	if !noEmail.matches(&seam.AcsUser{AcsSystemID: "sys", FullName: "Bo", EmailAddress: "acs_user_1x@example.com"}) {
 		t.Fatal("an email the server made up must not stop the match when the create sent none")
 	}

@@ -18,8 +18,8 @@ import (
 
 // observe reads the remote user and its group membership. gone is true when Seam
 // says the user does not exist.
-func (r *AcsUserReconciler) observe(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (Observed, bool, error) {
-	o, ok, err := r.observeFromSnapshot(ctx, conn, u)
+func (r *AcsUserReconciler) observe(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (Observed, bool, error) {
+	o, ok, err := r.observeFromSnapshot(ctx, conn, u, want)
 	if err != nil {
 		return Observed{}, false, err
 	}
@@ -33,11 +33,11 @@ func (r *AcsUserReconciler) observe(ctx context.Context, conn *connection.Resolv
 	if err != nil {
 		return Observed{}, false, err
 	}
-	groups, err := observeGroups(ctx, conn.Client, user.AcsUserID)
+	groups, names, err := observeGroups(ctx, conn.Client, user.AcsUserID)
 	if err != nil {
 		return Observed{}, false, err
 	}
-	return Observed{User: user, Groups: groups}, false, nil
+	return Observed{User: user, Groups: groups, GroupNames: names}, false, nil
 }
 
 // observeAfterRevoke confirms revocations just sent with one read of the user. Its
@@ -58,20 +58,29 @@ func (r *AcsUserReconciler) observeAfterRevoke(ctx context.Context, conn *connec
 // observeGroups lists the groups the user is in. Servers without the access-group
 // routes (the npm fake) answer a plain-text 404: the membership is then unknown (nil)
 // and the diff falls back on what the operator recorded.
-func observeGroups(ctx context.Context, c *seam.Client, acsUserID string) ([]string, error) {
+func observeGroups(ctx context.Context, c *seam.Client, acsUserID string) ([]string, map[string]string, error) {
 	groups, err := c.ListAccessGroups(ctx, seam.ListAccessGroupsRequest{AcsUserID: acsUserID})
 	if errors.Is(err, seam.ErrRouteNotSupported) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ids := make([]string, 0, len(groups))
 	for _, g := range groups {
 		ids = append(ids, g.AcsAccessGroupID)
 	}
 	slices.Sort(ids)
-	return slices.Compact(ids), nil
+	return slices.Compact(ids), groupNames(groups), nil
+}
+
+// groupNames maps access-group ids to names, for status.accessGroups.
+func groupNames(groups []seam.AccessGroup) map[string]string {
+	names := make(map[string]string, len(groups))
+	for _, g := range groups {
+		names[g.AcsAccessGroupID] = g.Name
+	}
+	return names
 }
 
 // recordObservation copies what was seen into status.
@@ -86,6 +95,10 @@ func recordObservation(u *seamv1alpha1.AcsUser, o Observed) {
 	}
 	if o.Groups != nil {
 		st.AccessGroupIDs = o.Groups
+		st.AccessGroups = nil
+		for _, g := range o.Groups {
+			st.AccessGroups = append(st.AccessGroups, seamv1alpha1.AccessGroupRef{ID: g, Name: o.GroupNames[g]})
+		}
 		if len(o.Groups) == 0 {
 			st.AccessGroupIDs = nil
 		}
@@ -106,7 +119,7 @@ func recordObservation(u *seamv1alpha1.AcsUser, o Observed) {
 //
 // While another reconcile reads the snapshot it returns snapshot.ErrRefreshing: the
 // object comes back in a moment rather than hold a worker or spend a read.
-func (r *AcsUserReconciler) observeFromSnapshot(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (Observed, bool, error) {
+func (r *AcsUserReconciler) observeFromSnapshot(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (Observed, bool, error) {
 	ready := meta.FindStatusCondition(u.Status.Conditions, ConditionReady)
 	if r.Snapshots == nil || ready == nil || ready.Status != metav1.ConditionTrue || u.Status.ObservedGeneration != u.Generation {
 		return Observed{}, false, nil
@@ -126,8 +139,10 @@ func (r *AcsUserReconciler) observeFromSnapshot(ctx context.Context, conn *conne
 	if user == nil || len(user.PendingMutations) > 0 || len(user.Errors) > 0 {
 		return Observed{}, false, nil
 	}
-	o := Observed{User: user, Groups: snap.Groups(user.AcsUserID)}
-	if len(Diff(u.Spec, o, u.Status.AccessGroupIDs, r.now())) > 0 {
+	o := Observed{User: user, Groups: snap.Groups(user.AcsUserID), GroupNames: groupNames(snap.AccessGroups())}
+	// An ObserveOnly object never writes: the snapshot is as good as a fresh read
+	// for reporting its drift.
+	if !observeOnly(u) && len(Diff(want, o, u.Status.AccessGroupIDs, r.now())) > 0 {
 		return Observed{}, false, nil
 	}
 	return o, true, nil

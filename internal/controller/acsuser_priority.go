@@ -74,5 +74,11 @@ func isRevocation(oldObj, newObj client.Object) bool {
 			return true
 		}
 	}
-	return false
+	for _, g := range o.Spec.AccessGroupNames {
+		if !slices.Contains(n.Spec.AccessGroupNames, g) {
+			return true
+		}
+	}
+	// ObserveOnly to Manage: the spec, removals first, is applied from now on.
+	return o.Spec.ManagementPolicy == seamv1alpha1.ManagementPolicyObserveOnly && n.Spec.ManagementPolicy != o.Spec.ManagementPolicy
 }

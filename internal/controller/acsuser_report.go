@@ -54,7 +54,7 @@ func specNotes(spec seamv1alpha1.AcsUserSpec, u *seam.AcsUser, now time.Time) []
 	if scheduleEnded(spec.AccessSchedule, now) {
 		notes = append(notes, "; accessSchedule.endsAt has passed: access is ended by suspending the user in Seam "+
 			"(Seam refuses a schedule that ends in the past)")
-	} else if !scheduleMatches(spec.AccessSchedule, u.AccessSchedule, now) {
+	} else if !leftAsIs(spec, fieldAccessSchedule) && !scheduleMatches(spec.AccessSchedule, u.AccessSchedule, now) {
 		notes = append(notes, "; Seam's access schedule differs from spec.accessSchedule and cannot be corrected: "+
 			"Seam changes a schedule only with both ends, so give accessSchedule an endsAt")
 	}

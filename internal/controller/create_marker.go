@@ -186,23 +186,23 @@ func (m createMarker) window(createTimeout time.Duration) (from, to time.Time) {
 }
 
 // createRequest is the one call that creates the user with everything inline.
-func createRequest(u *seamv1alpha1.AcsUser, now time.Time) seam.CreateUserRequest {
+func createRequest(spec seamv1alpha1.AcsUserSpec, now time.Time) seam.CreateUserRequest {
 	req := seam.CreateUserRequest{
-		AcsSystemID:    string(u.Spec.AcsSystemID),
-		FullName:       u.Spec.FullName,
-		EmailAddress:   u.Spec.EmailAddress,
-		PhoneNumber:    u.Spec.PhoneNumber,
-		UserIdentityID: string(u.Spec.UserIdentityID),
+		AcsSystemID:    string(spec.AcsSystemID),
+		FullName:       spec.FullName,
+		EmailAddress:   spec.EmailAddress,
+		PhoneNumber:    spec.PhoneNumber,
+		UserIdentityID: string(spec.UserIdentityID),
 	}
 	// Seam cannot create a suspended user, nor one whose schedule has already ended.
 	// One that must have no access is created without its groups and schedule, so
 	// it never holds access before the suspension that follows; the groups are
 	// added after it.
-	if effectivelySuspended(u.Spec, now) {
+	if effectivelySuspended(spec, now) {
 		return req
 	}
-	req.AccessSchedule = toSeamSchedule(u.Spec.AccessSchedule)
-	for _, g := range u.Spec.AccessGroupIDs {
+	req.AccessSchedule = toSeamSchedule(spec.AccessSchedule)
+	for _, g := range spec.AccessGroupIDs {
 		req.AccessGroupIDs = append(req.AccessGroupIDs, string(g))
 	}
 	return req

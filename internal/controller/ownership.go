@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -185,18 +186,22 @@ func claimedFirst(a, b *seamv1alpha1.AcsUser) bool {
 }
 
 // claimedIDs are the index keys ("system/id") of the remote users an object claims:
-// its signed annotation and its status. An unsigned annotation is not a claim: it
-// must not hide a user from the adoption of a lost create.
+// its signed annotation, its status, and the user its spec.acsUserId adopts (so two
+// objects naming one user agree on which adopts it, and a lost create never takes
+// a user someone asked to adopt). An unsigned annotation is not a claim: it must not
+// hide a user from the adoption of a lost create.
 func claimedIDs(key *signing.Key, u *seamv1alpha1.AcsUser) []string {
 	var ids []string
-	if c, _, ok := claimOf(key, u); ok {
-		ids = append(ids, indexKey(string(u.Spec.AcsSystemID), c.AcsUserID))
-	}
-	if id := u.Status.AcsUserID; id != "" {
-		if k := indexKey(string(u.Spec.AcsSystemID), id); len(ids) == 0 || ids[0] != k {
+	add := func(id string) {
+		if k := indexKey(string(u.Spec.AcsSystemID), id); id != "" && !slices.Contains(ids, k) {
 			ids = append(ids, k)
 		}
 	}
+	if c, _, ok := claimOf(key, u); ok {
+		add(c.AcsUserID)
+	}
+	add(u.Status.AcsUserID)
+	add(string(u.Spec.AcsUserID))
 	return ids
 }
 

@@ -19,6 +19,9 @@ func (c *Client) ListAccessGroups(ctx context.Context, req ListAccessGroupsReque
 	if req.AcsUserID != "" {
 		in["acs_user_id"] = req.AcsUserID
 	}
+	if req.Search != "" {
+		in["search"] = req.Search
+	}
 	var out struct {
 		AcsAccessGroups []AccessGroup `json:"acs_access_groups"`
 	}

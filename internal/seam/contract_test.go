@@ -39,6 +39,7 @@ var fakeSkips = map[string]string{
 	"users/decodes_server_arrays":             "acs_user has no errors/warnings/pending_mutations/is_managed",
 	"groups/membership_readable":              "no /acs/access_groups/* routes (plain-text 404), so membership cannot be read",
 	"groups/list_and_get":                     "no /acs/access_groups/* routes (plain-text 404)",
+	"groups/search_by_name":                   "no /acs/access_groups/* routes (plain-text 404), so groups cannot be searched by name",
 }
 
 // target is one server the suite runs against, with what it was seeded with.
@@ -606,5 +607,24 @@ var contractCases = []contractCase{
 		}
 		_, err := c.GetAccessGroup(ctx, "ag_does_not_exist")
 		wantErr(t, err, seam.ErrNotFound)
+	}},
+	// The operator resolves spec.accessGroupNames with search, then an exact match on
+	// name: search is a partial, case-insensitive match on name or id.
+	{"groups/search_by_name", func(t *testing.T, ctx context.Context, tg target, c *seam.Client) {
+		front := must[*seam.AccessGroup](t)(c.GetAccessGroup(ctx, tg.accessGroupIDs[0]))
+		found := must[[]seam.AccessGroup](t)(c.ListAccessGroups(ctx, seam.ListAccessGroupsRequest{AcsSystemID: tg.systemID, Search: front.Name}))
+		if !slices.ContainsFunc(found, func(g seam.AccessGroup) bool {
+			return g.AcsAccessGroupID == front.AcsAccessGroupID && g.Name == front.Name
+		}) {
+			t.Errorf("search %q = %v, want it to include %s", front.Name, groupIDs(found), front.AcsAccessGroupID)
+		}
+		partial := must[[]seam.AccessGroup](t)(c.ListAccessGroups(ctx, seam.ListAccessGroupsRequest{AcsSystemID: tg.systemID, Search: strings.ToUpper(front.Name[:3])}))
+		if !slices.ContainsFunc(partial, func(g seam.AccessGroup) bool { return g.AcsAccessGroupID == front.AcsAccessGroupID }) {
+			t.Errorf("a partial search in another case missed %s: %v", front.AcsAccessGroupID, groupIDs(partial))
+		}
+		none := must[[]seam.AccessGroup](t)(c.ListAccessGroups(ctx, seam.ListAccessGroupsRequest{AcsSystemID: tg.systemID, Search: "no group is called this"}))
+		if len(none) != 0 {
+			t.Errorf("search for a missing name = %v, want none", groupIDs(none))
+		}
 	}},
 }

@@ -310,4 +310,7 @@ type UsersPage struct {
 type ListAccessGroupsRequest struct {
 	AcsSystemID string
 	AcsUserID   string
+	// Search keeps the groups whose name or id contains it (a partial match, as
+	// Seam defines it): callers wanting one name still compare names exactly.
+	Search string
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"iter"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,7 +30,14 @@ type Snapshot struct {
 	// groups maps a user to its access groups; nil when the server cannot report
 	// membership (no access-group routes).
 	groups map[string][]string
+	// accessGroups are the system's access groups, for names; nil as groups is.
+	accessGroups []seam.AccessGroup
 }
+
+// AccessGroups returns the system's access groups, or nil when the server cannot
+// list them. AcsUsers resolve spec.accessGroupNames against it: the names are
+// cached per system and refreshed with the snapshot.
+func (s *Snapshot) AccessGroups() []seam.AccessGroup { return s.accessGroups }
 
 // User returns the user with the id, or nil if it was not there when the snapshot was taken.
 func (s *Snapshot) User(id string) *seam.AcsUser { return s.users[id] }
@@ -44,6 +52,16 @@ func (s *Snapshot) Groups(id string) []string {
 		return []string{}
 	}
 	return g
+}
+
+// Users returns every user of the snapshot, ordered by id.
+func (s *Snapshot) Users() []*seam.AcsUser {
+	out := make([]*seam.AcsUser, 0, len(s.users))
+	for _, u := range s.users {
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b *seam.AcsUser) int { return strings.Compare(a.AcsUserID, b.AcsUserID) })
+	return out
 }
 
 // Len is the number of users in the snapshot.
@@ -156,6 +174,7 @@ func (c *Cache) read(ctx context.Context, system string, lister Lister) (*Snapsh
 		return nil, err
 	}
 	s.groups = map[string][]string{}
+	s.accessGroups = groups
 	for _, g := range groups {
 		members, err := lister.ListAccessGroupUsers(ctx, g.AcsAccessGroupID)
 		if err != nil {

@@ -99,6 +99,17 @@ var _ = Describe("Admission of bad manifests", func() {
 			"spec.acsSystemId: Too long"),
 		Entry("AcsUser with whitespace in userIdentityId", "AcsUser", validAcsUser+`userIdentityId: "user identity"`,
 			"spec.userIdentityId", "should match"),
+		// AcsUser: adoption and observation.
+		Entry("AcsUser with whitespace in acsUserId", "AcsUser", validAcsUser+`acsUserId: "acs user"`,
+			"spec.acsUserId", "should match"),
+		Entry("AcsUser with an unknown managementPolicy", "AcsUser", validAcsUser+`managementPolicy: ReadOnly`,
+			"spec.managementPolicy: Unsupported value"),
+		Entry("AcsUser with an empty access group name", "AcsUser", validAcsUser+`accessGroupNames: [""]`,
+			"spec.accessGroupNames[0]", "at least 1 chars long"),
+		Entry("AcsUser with the same access group name twice", "AcsUser", validAcsUser+`accessGroupNames: [Gym, Gym]`,
+			"spec.accessGroupNames[1]", "Duplicate value"),
+		Entry("AcsUser with more than 64 groups by id and name together", "AcsUser", validAcsUser+`accessGroupIds: `+groups(40)+"\naccessGroupNames: "+groups(30),
+			"spec.accessGroupNames", "at most 64 access groups"),
 		// AcsUser: email.
 		Entry("AcsUser with an email without @", "AcsUser", validAcsUser+`emailAddress: ada.example.com`,
 			"spec.emailAddress", "must be an email address"),
@@ -212,20 +223,30 @@ var _ = Describe("Admission of updates", func() {
 		err := update(obj, []string{"spec", "acsSystemId"}, "acs_system2")
 		Expect(err).To(MatchError(And(ContainSubstring("spec.acsSystemId"), ContainSubstring("acsSystemId is immutable"))))
 	})
-	It("refuses a change of userIdentityId", func() {
-		obj := create(validAcsUser + "userIdentityId: uid1")
-		err := update(obj, []string{"spec", "userIdentityId"}, "uid2")
-		Expect(err).To(MatchError(And(ContainSubstring("spec.userIdentityId"), ContainSubstring("fixed at creation"))))
-	})
-	It("refuses adding a userIdentityId later", func() {
-		obj := create(validAcsUser)
-		err := update(obj, []string{"spec", "userIdentityId"}, "uid1")
-		Expect(err).To(MatchError(And(ContainSubstring("spec.userIdentityId"), ContainSubstring("fixed at creation"))))
-	})
-	It("refuses removing the userIdentityId", func() {
-		obj := create(validAcsUser + "userIdentityId: uid1")
-		err := update(obj, []string{"spec", "userIdentityId"}, nil)
-		Expect(err).To(MatchError(And(ContainSubstring("spec.userIdentityId"), ContainSubstring("fixed at creation"))))
+	// Seam cannot re-link an ACS user, and an adopted user cannot be swapped for
+	// another: both ids are fixed at creation.
+	DescribeTable("ids fixed at creation",
+		func(field, atCreation string, value any, want string) {
+			spec := validAcsUser
+			if atCreation != "" {
+				spec += field + ": " + atCreation
+			}
+			err := update(create(spec), []string{"spec", field}, value)
+			Expect(err).To(MatchError(And(ContainSubstring("spec."+field), ContainSubstring(want))))
+		},
+		Entry("userIdentityId changed", "userIdentityId", "uid1", "uid2", "fixed at creation"),
+		Entry("userIdentityId added later", "userIdentityId", "", "uid1", "fixed at creation"),
+		Entry("userIdentityId removed", "userIdentityId", "uid1", nil, "fixed at creation"),
+		Entry("acsUserId changed", "acsUserId", "u1", "u2", "set at creation only"),
+		Entry("acsUserId added later", "acsUserId", "", "u1", "set at creation only"),
+		Entry("acsUserId removed", "acsUserId", "u1", nil, "set at creation only"),
+	)
+	It("lets managementPolicy and accessGroupNames change both ways", func() {
+		obj := create(validAcsUser + "acsUserId: u1\nmanagementPolicy: ObserveOnly")
+		Expect(update(obj, []string{"spec", "managementPolicy"}, "Manage")).To(Succeed())
+		Expect(update(obj, []string{"spec", "managementPolicy"}, "ObserveOnly")).To(Succeed())
+		Expect(update(obj, []string{"spec", "accessGroupNames"}, []any{"Gym", "Front door"})).To(Succeed())
+		Expect(update(obj, []string{"spec", "accessGroupNames"}, nil)).To(Succeed())
 	})
 	It("accepts changes of every mutable field", func() {
 		obj := create(validAcsUser + "userIdentityId: uid1")
@@ -280,6 +301,7 @@ var _ = Describe("Admission of good manifests", func() {
 		Expect(typed.Spec.ConnectionRef.Kind).To(Equal("SeamConnection"))
 		Expect(typed.Spec.DeletionPolicy).To(Equal(seamv1alpha1.DeletionPolicyDelete))
 		Expect(typed.Spec.Suspended).To(BeFalse())
+		Expect(typed.Spec.ManagementPolicy).To(Equal(seamv1alpha1.ManagementPolicyManage))
 
 		conn := manifest("SeamConnection", ns, validConnection)
 		Expect(cp.Client.Create(ctx, conn)).To(Succeed())

@@ -2,6 +2,8 @@ package sandbox
 
 // Handlers for /workspaces/get, /acs/systems/* and /acs/access_groups/*.
 
+import "strings"
+
 func (st *store) getWorkspace(c *call) response {
 	w, ok := st.workspaces[c.workspaceID]
 	if !ok {
@@ -54,8 +56,12 @@ func (st *store) groupInWorkspace(c *call, id string) (SeedAccessGroup, bool) {
 func (st *store) listGroups(c *call) response {
 	systemID, hasSystem, _ := c.p.str("acs_system_id")
 	userID, hasUser, _ := c.p.str("acs_user_id")
+	search, hasSearch, _ := c.p.str("search")
 	if !hasSystem && !hasUser {
 		c.p.fail("acs_system_id", "Required")
+	}
+	if hasSearch && search == "" {
+		c.p.fail("search", "String must contain at least 1 character(s)")
 	}
 	if e := c.p.err(); e != nil {
 		return errorResponse(e)
@@ -77,12 +83,19 @@ func (st *store) listGroups(c *call) response {
 		if _, ok := st.systemInWorkspace(c, g.SystemID); !ok {
 			continue
 		}
-		if (hasSystem && g.SystemID != systemID) || (u != nil && !u.groups[id]) {
+		if (hasSystem && g.SystemID != systemID) || (u != nil && !u.groups[id]) || !groupMatchesSearch(g, search) {
 			continue
 		}
 		out = append(out, st.renderGroup(g))
 	}
 	return okResponse(map[string]any{"acs_access_groups": out})
+}
+
+// groupMatchesSearch is Seam's search of access groups: a partial match on name or
+// acs_access_group_id (case-insensitive, like the user search). Empty matches all.
+func groupMatchesSearch(g SeedAccessGroup, search string) bool {
+	needle := strings.ToLower(search)
+	return strings.Contains(strings.ToLower(g.Name), needle) || strings.Contains(strings.ToLower(g.ID), needle)
 }
 
 func (st *store) getGroup(c *call) response {
