@@ -69,6 +69,13 @@ type ClusterSeamConnectionSpec struct {
 	// connection. Unset, no namespace may; an empty selector ({}) allows all.
 	// +optional
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+
+	// webhook has Seam push its events (a user deleted in the console, a
+	// credential invalidated, a system disconnected) so the operator reacts in
+	// seconds instead of at the next resync. Unset, only polling finds drift.
+	// +kubebuilder:validation:XValidation:rule="!has(self.secretRef) || has(self.secretRef.namespace)",message="a ClusterSeamConnection's webhook secretRef needs a namespace"
+	// +optional
+	Webhook *WebhookSpec `json:"webhook,omitempty"`
 }
 
 // ClusterSeamConnection is a cluster-wide way to reach a Seam workspace, shared by
