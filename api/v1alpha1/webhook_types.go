@@ -76,14 +76,19 @@ type WebhookStatus struct {
 	// +optional
 	SecretName string `json:"secretName,omitempty"`
 
-	// lastEventTime is when the newest event the operator has seen (by webhook or
+	// lastEventTime is when the newest event the operator received (by webhook or
 	// catch-up) was created: if it stops moving while the workspace changes,
 	// events are not flowing.
 	// +optional
 	LastEventTime *metav1.Time `json:"lastEventTime,omitempty"`
 
-	// lastEventId is that event's id; the catch-up (/events/list) reads from
-	// lastEventTime on.
+	// caughtUpTo is where the next catch-up (/events/list) reads from: every
+	// event created before it has been listed. Only the catch-up moves it, so a
+	// webhook delivered out of order never makes it skip a lost one.
+	// +optional
+	CaughtUpTo *metav1.Time `json:"caughtUpTo,omitempty"`
+
+	// lastEventId is the newest event the catch-up listed.
 	// +optional
 	LastEventID string `json:"lastEventId,omitempty"`
 

@@ -686,6 +686,10 @@ func (in *WebhookStatus) DeepCopyInto(out *WebhookStatus) {
 		in, out := &in.LastEventTime, &out.LastEventTime
 		*out = (*in).DeepCopy()
 	}
+	if in.CaughtUpTo != nil {
+		in, out := &in.CaughtUpTo, &out.CaughtUpTo
+		*out = (*in).DeepCopy()
+	}
 	if in.DisconnectedSystems != nil {
 		in, out := &in.DisconnectedSystems, &out.DisconnectedSystems
 		*out = make([]string, len(*in))

@@ -80,13 +80,13 @@ type Receiver struct {
 	Now     func() time.Time
 	MaxBody int64
 	Log     logr.Logger
-	seen    *recent
+	seen    *Recent
 }
 
 // NewReceiver returns a Receiver with the defaults.
 func NewReceiver(secrets Secrets, sink Sink, observe func(string), log logr.Logger) *Receiver {
 	return &Receiver{Secrets: secrets, Sink: sink, Observe: observe, Log: log,
-		Now: time.Now, MaxBody: DefaultMaxBody, seen: newRecent(DefaultRemembered)}
+		Now: time.Now, MaxBody: DefaultMaxBody, seen: NewRecent(DefaultRemembered)}
 }
 
 // ParsePath reads the connection out of a receiver path.
@@ -156,11 +156,11 @@ func (r *Receiver) serve(req *http.Request) (result string, status int) {
 	}
 	// Svix keeps svix-id across retries: a repeat is acknowledged, so Svix stops.
 	key := conn.String() + "/" + req.Header.Get("svix-id")
-	if !r.seen.add(key) {
+	if !r.seen.Add(key) {
 		return ResultDuplicate, http.StatusNoContent
 	}
 	if err := r.Sink.Deliver(req.Context(), conn, e); err != nil {
-		r.seen.forget(key)
+		r.seen.Forget(key)
 		return ResultUnavailable, http.StatusServiceUnavailable
 	}
 	return ResultAccepted, http.StatusNoContent

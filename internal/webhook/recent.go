@@ -2,23 +2,24 @@ package webhook
 
 import "sync"
 
-// recent remembers the last n ids seen, in a ring: memory stays bounded however
+// Recent remembers the last n ids seen, in a ring: memory stays bounded however
 // many deliveries arrive. An id older than the last n is forgotten; a replay of
 // it then still needs a valid signature within the 5-minute window, and the
 // reconcile it triggers only reads Seam.
-type recent struct {
+type Recent struct {
 	mu   sync.Mutex
 	ring []string
 	next int
 	seen map[string]struct{}
 }
 
-func newRecent(n int) *recent {
-	return &recent{ring: make([]string, n), seen: make(map[string]struct{}, n)}
+// NewRecent remembers the last n ids.
+func NewRecent(n int) *Recent {
+	return &Recent{ring: make([]string, n), seen: make(map[string]struct{}, n)}
 }
 
-// add records id and reports whether it was new.
-func (r *recent) add(id string) bool {
+// Add records id and reports whether it was new.
+func (r *Recent) Add(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.seen[id]; ok {
@@ -33,9 +34,9 @@ func (r *recent) add(id string) bool {
 	return true
 }
 
-// forget drops id, so a delivery that could not be handed on is taken again
+// Forget drops id, so a delivery that could not be handed on is taken again
 // when Svix retries it.
-func (r *recent) forget(id string) {
+func (r *Recent) Forget(id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.seen, id)

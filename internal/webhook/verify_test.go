@@ -89,12 +89,12 @@ func TestVerifyIgnoresOtherHeaderNames(t *testing.T) {
 }
 
 func TestRecentIsBounded(t *testing.T) {
-	r := newRecent(2)
+	r := NewRecent(2)
 	for _, step := range []struct {
 		id   string
 		want bool
 	}{{"a", true}, {"a", false}, {"b", true}, {"c", true}, {"b", false}, {"a", true}} {
-		if got := r.add(step.id); got != step.want {
+		if got := r.Add(step.id); got != step.want {
 			t.Fatalf("add(%q) = %v, want %v", step.id, got, step.want)
 		}
 	}
