@@ -21,7 +21,7 @@ import (
 	"github.com/acs-operator/acs-operator/internal/webhook"
 )
 
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create;update;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create;update
 
 // Annotations on the Secret of a registered webhook: which webhook its secret
 // signs, and for which URL, so a changed URL or a lost Secret is noticed.
@@ -162,7 +162,8 @@ func (r *ConnectionReconciler) writeWebhookSecret(ctx context.Context, owner cli
 	return err
 }
 
-// unregister deletes the webhook the operator registered, and its Secret.
+// unregister deletes the webhook the operator registered. Its Secret is left to
+// the garbage collector (the connection owns it): the manager deletes no Secret.
 func (r *ConnectionReconciler) unregister(ctx context.Context, obj client.Object, c *seam.Client, st *seamv1alpha1.WebhookStatus) error {
 	if st.WebhookID != "" {
 		if err := deleteWebhook(ctx, c, st.WebhookID); err != nil {
@@ -171,13 +172,7 @@ func (r *ConnectionReconciler) unregister(ctx context.Context, obj client.Object
 		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "WebhookDeleted", "Unregister", "Deleted webhook %s from Seam", st.WebhookID)
 		st.WebhookID = ""
 	}
-	if st.SecretName != "" {
-		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: r.Events.registeredSecretNamespace(obj), Name: st.SecretName}}
-		if err := r.Delete(ctx, s); client.IgnoreNotFound(err) != nil {
-			return err
-		}
-		st.SecretName = ""
-	}
+	st.SecretName = ""
 	return nil
 }
 
