@@ -9,7 +9,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -52,7 +54,7 @@ type EventRouter struct {
 	now     func() time.Time
 
 	// The controllers' sources: revocations go ahead of everything else.
-	users, revokedUsers, credentials, revokedCredentials, connections, clusterConnections chan event.GenericEvent
+	users, revokedUsers, credentials, revokedCredentials chan event.GenericEvent
 	// fresh marks the AcsUsers an event woke: they read Seam, not a snapshot that
 	// may predate the event.
 	fresh *freshReads
@@ -74,7 +76,7 @@ func NewEventRouter(c client.Client, apiReader client.Reader, operatorNamespace 
 	ch := func() chan event.GenericEvent { return make(chan event.GenericEvent, eventQueue) }
 	return &EventRouter{
 		client: c, apiReader: apiReader, operatorNamespace: operatorNamespace, now: time.Now,
-		users: ch(), revokedUsers: ch(), credentials: ch(), revokedCredentials: ch(), connections: ch(), clusterConnections: ch(),
+		users: ch(), revokedUsers: ch(), credentials: ch(), revokedCredentials: ch(),
 		fresh: &freshReads{}, seen: webhook.NewRecent(eventsRemembered),
 		secrets: map[webhook.Connection]cachedSecret{}, lastWrite: map[webhook.Connection]time.Time{},
 	}
@@ -242,11 +244,12 @@ func webhookSpec(o client.Object) *seamv1alpha1.WebhookSpec {
 	return nil
 }
 
-// patchWebhookStatus applies change to the connection's status.webhook and
-// patches it if that changed anything. Only status.webhook is sent.
-func (r *EventRouter) patchWebhookStatus(ctx context.Context, conn webhook.Connection, change func(*seamv1alpha1.WebhookStatus)) error {
+// patchWebhookStatus applies change to the connection's status (read from the
+// apiserver: the cache may not hold the router's own last write yet) and
+// patches what changed.
+func (r *EventRouter) patchWebhookStatus(ctx context.Context, conn webhook.Connection, change func(*seamv1alpha1.ConnectionStatus)) error {
 	obj, key := connectionObject(conn)
-	if err := r.client.Get(ctx, key, obj); err != nil {
+	if err := r.apiReader.Get(ctx, key, obj); err != nil {
 		return client.IgnoreNotFound(err)
 	}
 	base := obj.DeepCopyObject().(client.Object)
@@ -254,25 +257,12 @@ func (r *EventRouter) patchWebhookStatus(ctx context.Context, conn webhook.Conne
 	if st.Webhook == nil {
 		st.Webhook = &seamv1alpha1.WebhookStatus{}
 	}
-	before := st.Webhook.DeepCopy()
-	change(st.Webhook)
-	if equalWebhookStatus(before, st.Webhook) {
+	before := st.DeepCopy()
+	change(st)
+	if equality.Semantic.DeepEqual(before, st) {
 		return nil
 	}
 	return client.IgnoreNotFound(r.client.Status().Patch(ctx, obj, client.MergeFrom(base)))
-}
-
-func equalWebhookStatus(a, b *seamv1alpha1.WebhookStatus) bool {
-	return a.WebhookID == b.WebhookID && a.SecretName == b.SecretName && a.LastEventID == b.LastEventID &&
-		timeEqual(a.LastEventTime, b.LastEventTime) && timeEqual(a.CaughtUpTo, b.CaughtUpTo) &&
-		slices.Equal(a.DisconnectedSystems, b.DisconnectedSystems)
-}
-
-func timeEqual(a, b *metav1.Time) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.Unix() == b.Unix()
 }
 
 // noteEvent records, at most every lastEventWrite, that events reach the
@@ -285,10 +275,10 @@ func (r *EventRouter) noteEvent(ctx context.Context, conn webhook.Connection, e 
 	}
 	r.lastWrite[conn] = r.now()
 	r.mu.Unlock()
-	err := r.patchWebhookStatus(ctx, conn, func(st *seamv1alpha1.WebhookStatus) {
-		if st.LastEventTime == nil || e.CreatedAt.After(st.LastEventTime.Time) {
-			t := metav1.NewTime(e.CreatedAt)
-			st.LastEventTime = &t
+	err := r.patchWebhookStatus(ctx, conn, func(st *seamv1alpha1.ConnectionStatus) {
+		if last := st.Webhook.LastEventTime; last == nil || e.CreatedAt.Truncate(time.Second).After(last.Time) {
+			t := metav1.NewTime(e.CreatedAt.Truncate(time.Second))
+			st.Webhook.LastEventTime = &t
 		}
 	})
 	if err != nil {
@@ -296,34 +286,25 @@ func (r *EventRouter) noteEvent(ctx context.Context, conn webhook.Connection, e 
 	}
 }
 
-// recordSystem keeps the connection's list of disconnected systems, and wakes the
-// connection so its AcsSystemsConnected condition follows.
+// recordSystem keeps the connection's list of disconnected systems and its
+// AcsSystemsConnected condition.
 func (r *EventRouter) recordSystem(ctx context.Context, conn webhook.Connection, systemID string, connected bool) error {
-	err := r.patchWebhookStatus(ctx, conn, func(st *seamv1alpha1.WebhookStatus) {
-		has := slices.Contains(st.DisconnectedSystems, systemID)
+	return r.patchWebhookStatus(ctx, conn, func(st *seamv1alpha1.ConnectionStatus) {
+		down := st.Webhook.DisconnectedSystems
+		has := slices.Contains(down, systemID)
 		switch {
 		case connected && has:
-			st.DisconnectedSystems = slices.DeleteFunc(slices.Clone(st.DisconnectedSystems), func(s string) bool { return s == systemID })
+			st.Webhook.DisconnectedSystems = slices.DeleteFunc(slices.Clone(down), func(s string) bool { return s == systemID })
 		case !connected && !has:
-			st.DisconnectedSystems = append(slices.Clone(st.DisconnectedSystems), systemID)
-			slices.Sort(st.DisconnectedSystems)
+			st.Webhook.DisconnectedSystems = append(slices.Clone(down), systemID)
+			slices.Sort(st.Webhook.DisconnectedSystems)
 		}
+		gen := int64(0)
+		if c := meta.FindStatusCondition(st.Conditions, seamv1alpha1.ConditionAcsSystemsConnected); c != nil {
+			gen = c.ObservedGeneration
+		}
+		setSystemsCondition(st, gen)
 	})
-	if err != nil {
-		return err
-	}
-	obj, key := connectionObject(conn)
-	obj.SetNamespace(key.Namespace)
-	obj.SetName(key.Name)
-	queue := r.connections
-	if conn.Namespace == "" {
-		queue = r.clusterConnections
-	}
-	select {
-	case queue <- event.GenericEvent{Object: obj}:
-	default: // its next resync sets the condition
-	}
-	return nil
 }
 
 // SigningSecret finds the whsec_ secret deliveries for conn are signed with: from

@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/connection"
@@ -177,22 +176,13 @@ func (r *ConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Cluster {
 		obj, name = &seamv1alpha1.ClusterSeamConnection{}, "clusterseamconnection"
 	}
-	b := ctrl.NewControllerManagedBy(mgr).
+	return ctrl.NewControllerManagedBy(mgr).
 		For(obj, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.connectionsOfSecret),
 			builder.OnlyMetadata, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		WithOptions(controller.Options{RateLimiter: retryLimiter()}).
-		Named(name)
-	if r.Events != nil {
-		// An acs_system event changed the status this controller reads its
-		// AcsSystemsConnected condition from.
-		ch := r.Events.connections
-		if r.Cluster {
-			ch = r.Events.clusterConnections
-		}
-		b = b.WatchesRawSource(source.Channel(ch, &handler.EnqueueRequestForObject{}))
-	}
-	return b.Complete(r)
+		Named(name).
+		Complete(r)
 }
 
 func (r *ConnectionReconciler) connectionsOfSecret(ctx context.Context, secret client.Object) []reconcile.Request {

@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -28,6 +29,7 @@ import (
 const (
 	deleteNamespace   = "events-delete"
 	forgedNamespace   = "events-forged"
+	systemNamespace   = "events-system"
 	registerNamespace = "events-register"
 	catchUpNamespace  = "events-catchup"
 	slowResync        = time.Hour
@@ -35,7 +37,7 @@ const (
 	eventLatency = 2 * time.Second
 )
 
-var eventNamespaces = []string{deleteNamespace, forgedNamespace, registerNamespace, catchUpNamespace}
+var eventNamespaces = []string{deleteNamespace, forgedNamespace, systemNamespace, registerNamespace, catchUpNamespace}
 
 // startEventManager runs a manager for one namespace with resync at an hour; with
 // a receiver, it returns the receiver's base URL.
@@ -191,6 +193,44 @@ var _ = Describe("Webhook", Ordered, func() {
 		Expect(w.writesReceived()).To(Equal(writes), "nothing was written to Seam")
 		_, exists := w.sandbox.User(u.Status.AcsUserID)
 		Expect(exists).To(BeTrue())
+	})
+})
+
+// systemsCondition returns "Status/Reason" of the connection's AcsSystemsConnected.
+func (w *world) systemsCondition() string {
+	c := &seamv1alpha1.SeamConnection{}
+	if err := k8s.Get(suiteCtx, types.NamespacedName{Namespace: w.ns, Name: "seam"}, c); err != nil {
+		return err.Error()
+	}
+	cond := meta.FindStatusCondition(c.Status.Conditions, seamv1alpha1.ConditionAcsSystemsConnected)
+	if cond == nil {
+		return "none"
+	}
+	return string(cond.Status) + "/" + cond.Reason
+}
+
+var _ = Describe("Webhook system events", Ordered, func() {
+	var receiver string
+	BeforeAll(func() { receiver = startEventManager([]string{systemNamespace}, true, time.Hour) })
+
+	It("says on the connection and its users' Ready that a system is disconnected, until it is back", func() {
+		w := newWorldIn(systemNamespace, sandbox.Options{})
+		w.useWebhook(receiver + "/webhooks/seam/" + w.ns + "/seam")
+		w.caughtUp("seam")
+		Eventually(w.systemsCondition).Should(Equal("True/Connected"))
+		w.newAcsUser("erin")
+		w.waitReady("erin")
+
+		By("the building's system drops off the network")
+		w.sandbox.SetSystemOffline(systemID, true)
+		Eventually(w.systemsCondition, eventLatency, 50*time.Millisecond).Should(Equal("False/AcsSystemDisconnected"))
+		w.update("erin", func(s *seamv1alpha1.AcsUserSpec) { s.FullName = "Erin Renamed" })
+		Eventually(w.readyCondition("erin")).Should(Equal("False/AcsSystemDisconnected"))
+
+		By("it comes back")
+		w.sandbox.SetSystemOffline(systemID, false)
+		Eventually(w.systemsCondition, eventLatency, 50*time.Millisecond).Should(Equal("True/Connected"))
+		Eventually(w.readyCondition("erin"), eventLatency, 50*time.Millisecond).Should(Equal("True/Available"))
 	})
 })
 
