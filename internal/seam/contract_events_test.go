@@ -3,7 +3,6 @@ package seam_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -96,25 +95,6 @@ var eventCases = []contractCase{
 // TestEventRoutesMatchOpenAPI runs the event and webhook cases against the
 // sandbox with every request and answer checked against the OpenAPI document.
 func TestEventRoutesMatchOpenAPI(t *testing.T) {
-	doc := loadOpenAPIFrom(t, "testdata/openapi-events.json")
-	checker := &schemaChecker{doc: doc, seen: map[string]int{}}
-	tg := sandboxTargetWrapped(t, func(h http.Handler) http.Handler { checker.next = h; return checker })
-	c := tg.client(t)
-	for _, cc := range eventCases {
-		t.Run(cc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			cc.run(t, ctx, tg, c)
-		})
-	}
-	checker.mu.Lock()
-	defer checker.mu.Unlock()
-	for _, e := range checker.errs {
-		t.Error(e)
-	}
-	for _, route := range []string{"/events/list", "/webhooks/create", "/webhooks/get", "/webhooks/list", "/webhooks/delete"} {
-		if checker.seen[route+" 200"] == 0 {
-			t.Errorf("no call to %s was checked", route)
-		}
-	}
+	runSchemaChecked(t, loadOpenAPIFrom(t, "testdata/openapi-events.json"), eventCases,
+		[]string{"/events/list", "/webhooks/create", "/webhooks/get", "/webhooks/list", "/webhooks/delete"})
 }
