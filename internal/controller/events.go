@@ -91,10 +91,12 @@ func (r *EventRouter) Deliver(ctx context.Context, conn webhook.Connection, e se
 	return nil
 }
 
-// route wakes what an event concerns, once per event id.
+// route wakes what an event concerns, once per event id and connection: two
+// connections to one workspace each get the event, and each wakes its own objects.
 func (r *EventRouter) route(ctx context.Context, conn webhook.Connection, e seam.Event, source string) error {
 	plan, ok := planFor(e)
-	if !ok || !r.seen.Add(e.EventID) {
+	seenKey := conn.String() + "/" + e.EventID
+	if !ok || !r.seen.Add(seenKey) {
 		return nil
 	}
 	if r.Observe != nil {
@@ -103,7 +105,7 @@ func (r *EventRouter) route(ctx context.Context, conn webhook.Connection, e seam
 	logf.FromContext(ctx).V(1).Info("Seam event", "connection", conn.String(), "type", e.EventType, "id", e.EventID, "source", source)
 	err := r.wake(ctx, conn, e, plan)
 	if err != nil {
-		r.seen.Forget(e.EventID) // taken again on Svix's retry or the next catch-up
+		r.seen.Forget(seenKey) // taken again on Svix's retry or the next catch-up
 	}
 	return err
 }
