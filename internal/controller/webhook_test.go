@@ -238,9 +238,12 @@ var _ = Describe("Webhook registration", Ordered, func() {
 	var receiver string
 	BeforeAll(func() { receiver = startEventManager([]string{registerNamespace}, true, time.Hour) })
 
-	It("creates the webhook in Seam, uses its secret, and deletes it with the connection", func() {
+	It("creates the webhook in Seam, uses its secret, replaces it on a new URL, and deletes it with the connection", func() {
 		w := newWorldIn(registerNamespace, sandbox.Options{})
 		url := receiver + "/webhooks/seam/" + w.ns + "/seam"
+		By("a webhook at the same URL that a create whose answer was lost left behind")
+		leaked, err := w.seam.CreateWebhook(suiteCtx, url, []string{"*"})
+		Expect(err).NotTo(HaveOccurred())
 		w.setWebhook("seam", &seamv1alpha1.WebhookSpec{Register: &seamv1alpha1.WebhookRegistration{URL: url}})
 
 		var id string
@@ -248,6 +251,7 @@ var _ = Describe("Webhook registration", Ordered, func() {
 			hooks := w.sandbox.Webhooks()
 			g.Expect(hooks).To(HaveLen(1))
 			g.Expect(hooks[0].URL).To(Equal(url))
+			g.Expect(hooks[0].ID).NotTo(Equal(leaked.WebhookID), "the leaked webhook is replaced, not kept beside")
 			c := &seamv1alpha1.SeamConnection{}
 			g.Expect(k8s.Get(suiteCtx, types.NamespacedName{Namespace: w.ns, Name: "seam"}, c)).To(Succeed())
 			g.Expect(c.Status.Webhook).NotTo(BeNil())
@@ -266,6 +270,18 @@ var _ = Describe("Webhook registration", Ordered, func() {
 		u := w.waitReady("carol")
 		Expect(w.sandbox.DeleteUserOutOfBand(u.Status.AcsUserID)).To(Succeed())
 		Eventually(w.readyCondition("carol"), eventLatency, 50*time.Millisecond).Should(Equal("False/RemoteDeleted"))
+
+		By("a new URL replaces the webhook")
+		moved := url + "-moved"
+		w.setWebhook("seam", &seamv1alpha1.WebhookSpec{Register: &seamv1alpha1.WebhookRegistration{URL: moved}})
+		Eventually(func(g Gomega) {
+			hooks := w.sandbox.Webhooks()
+			g.Expect(hooks).To(HaveLen(1))
+			g.Expect(hooks[0].URL).To(Equal(moved))
+			g.Expect(k8s.Get(suiteCtx, types.NamespacedName{Namespace: w.ns, Name: "seam-seam-webhook"}, s)).To(Succeed())
+			g.Expect(string(s.Data["signingSecret"])).To(Equal(hooks[0].Secret))
+			id = hooks[0].ID
+		}).Should(Succeed())
 
 		By("deleting the connection deletes the webhook")
 		w.release()
