@@ -2,7 +2,10 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -110,5 +113,48 @@ func TestRouterWakesCredentialsAndGroupMembers(t *testing.T) {
 	}
 	if got := drain(r.revokedCredentials); len(got) != 1 || got[0] != "a/pin" {
 		t.Fatalf("credential invalidation woke %v, want a/pin", got)
+	}
+}
+
+func TestSigningSecret(t *testing.T) {
+	secret := func(ns, name, key, value string) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string][]byte{key: []byte(value)}}
+	}
+	withRef := &seamv1alpha1.SeamConnection{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "by-hand"},
+		Spec: seamv1alpha1.SeamConnectionSpec{Webhook: &seamv1alpha1.WebhookSpec{SecretRef: &seamv1alpha1.WebhookSecretRef{Name: "hook"}}}}
+	noWebhook := &seamv1alpha1.SeamConnection{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "polling"}}
+	clusterRef := &seamv1alpha1.ClusterSeamConnection{ObjectMeta: metav1.ObjectMeta{Name: "shared"},
+		Spec: seamv1alpha1.ClusterSeamConnectionSpec{Webhook: &seamv1alpha1.WebhookSpec{
+			SecretRef: &seamv1alpha1.WebhookSecretRef{Name: "hook", Namespace: "ops", Key: "whsec"}}}}
+	clusterRegistered := &seamv1alpha1.ClusterSeamConnection{ObjectMeta: metav1.ObjectMeta{Name: "registered"},
+		Spec: seamv1alpha1.ClusterSeamConnectionSpec{Webhook: &seamv1alpha1.WebhookSpec{
+			Register: &seamv1alpha1.WebhookRegistration{URL: "https://hooks.example.com/webhooks/seam/cluster/registered"}}},
+		Status: seamv1alpha1.ConnectionStatus{Webhook: &seamv1alpha1.WebhookStatus{WebhookID: "wh", SecretName: "cluster-registered-seam-webhook"}}}
+	notYet := &seamv1alpha1.SeamConnection{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "registering"},
+		Spec: seamv1alpha1.SeamConnectionSpec{Webhook: &seamv1alpha1.WebhookSpec{
+			Register: &seamv1alpha1.WebhookRegistration{URL: "https://hooks.example.com/webhooks/seam/a/registering"}}}}
+	r := routerWith(withRef, noWebhook, clusterRef, clusterRegistered, notYet,
+		secret("a", "hook", "signingSecret", "whsec_namespaced"),
+		secret("ops", "hook", "whsec", "whsec_cluster"),
+		secret("operator", "cluster-registered-seam-webhook", "signingSecret", "whsec_registered"))
+	cases := []struct {
+		reason  string
+		conn    webhook.Connection
+		want    string
+		unknown bool
+	}{
+		{"a SeamConnection's secretRef, in its namespace, default key", webhook.Connection{Namespace: "a", Name: "by-hand"}, "whsec_namespaced", false},
+		{"a ClusterSeamConnection's secretRef, in its namespace, its key", webhook.Connection{Name: "shared"}, "whsec_cluster", false},
+		{"a cluster connection's registered webhook, kept in the operator's namespace", webhook.Connection{Name: "registered"}, "whsec_registered", false},
+		{"a connection without spec.webhook expects no webhook", webhook.Connection{Namespace: "a", Name: "polling"}, "", true},
+		{"a connection that does not exist", webhook.Connection{Namespace: "a", Name: "nobody"}, "", true},
+		{"a namespaced name is not the cluster connection of that name", webhook.Connection{Namespace: "a", Name: "shared"}, "", true},
+		{"a registration whose Secret is not written yet is not unknown (503, Svix retries)", webhook.Connection{Namespace: "a", Name: "registering"}, "", false},
+	}
+	for _, tc := range cases {
+		got, err := r.SigningSecret(context.Background(), tc.conn)
+		if tc.unknown != errors.Is(err, webhook.ErrUnknownConnection) || got != tc.want || (tc.want == "" && err == nil) {
+			t.Errorf("%s: SigningSecret = %q, %v", tc.reason, got, err)
+		}
 	}
 }
