@@ -20,18 +20,21 @@ const (
 	catchUpPage = 500
 	// catchUpMaxPages bounds one catch-up; the rest waits for the next one.
 	catchUpMaxPages = 20
+	// catchUpOverlap reads again the minute before caughtUpTo: an event Seam
+	// stores late, with an earlier created_at, is not skipped. What was routed
+	// already is dropped by id.
+	catchUpOverlap = time.Minute
 )
 
 // CatchUp lists the events created since the connection's caughtUpTo
 // (/events/list) and routes them as the receiver would: webhooks are lost while
 // the manager is down or its endpoint unreachable. Events already routed (by
 // webhook, or a previous catch-up) are dropped by id. It moves caughtUpTo to
-// the newest event listed: "since" is inclusive and status keeps whole seconds,
-// so the next catch-up lists that second again, and drops what it has seen.
+// the newest event listed; the next catch-up reads from a minute before it.
 func (r *EventRouter) CatchUp(ctx context.Context, conn webhook.Connection, c *seam.Client, st *seamv1alpha1.WebhookStatus) error {
 	since := r.now().Add(-catchUpFirstWindow)
 	if st.CaughtUpTo != nil {
-		since = st.CaughtUpTo.Time
+		since = st.CaughtUpTo.Add(-catchUpOverlap)
 	} else {
 		t := metav1.NewTime(since)
 		st.CaughtUpTo = &t
@@ -57,6 +60,8 @@ func (r *EventRouter) CatchUp(ctx context.Context, conn webhook.Connection, c *s
 			}
 		}
 		if len(events) < catchUpPage || !events[len(events)-1].CreatedAt.After(since) {
+			// A short page is the end; a full page of one instant cannot be paged
+			// past without a cursor, and waits for the next catch-up.
 			return nil
 		}
 		since = events[len(events)-1].CreatedAt

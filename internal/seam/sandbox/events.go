@@ -33,11 +33,11 @@ type Event struct {
 // emit records an event and queues its deliveries to the workspace's webhooks.
 // ids are the object ids the event names (acs_user_id, acs_system_id, ...).
 func (st *store) emit(workspaceID, eventType string, now time.Time, ids map[string]string) {
-	e := &Event{ID: newUUID(), Type: eventType, WorkspaceID: workspaceID, CreatedAt: now.UTC(), IDs: ids}
-	// Keep created_at strictly increasing, so "since the last one seen" never
-	// skips an event created in the same instant.
+	// created_at is rendered to the millisecond, as Seam does; kept strictly
+	// increasing so the order of events is the order of their times.
+	e := &Event{ID: newUUID(), Type: eventType, WorkspaceID: workspaceID, CreatedAt: now.UTC().Truncate(time.Millisecond), IDs: ids}
 	if n := len(st.events); n > 0 && !e.CreatedAt.After(st.events[n-1].CreatedAt) {
-		e.CreatedAt = st.events[n-1].CreatedAt.Add(time.Microsecond)
+		e.CreatedAt = st.events[n-1].CreatedAt.Add(time.Millisecond)
 	}
 	st.events = append(st.events, e)
 	if len(st.events) > maxEventsKept {
