@@ -70,7 +70,7 @@ func (r *ConnectionReconciler) followEvents(ctx context.Context, obj client.Obje
 	if err := r.ensureRegistered(ctx, obj, c, spec, st.Webhook); err != nil {
 		return 0, fmt.Errorf("registering the webhook: %w", err)
 	}
-	if err := r.Events.CatchUp(ctx, webhookConnection(obj), c, st.Webhook); err != nil {
+	if err := r.Events.CatchUp(ctx, webhookConnection(obj), c, st); err != nil {
 		return 0, fmt.Errorf("catching up on events: %w", err)
 	}
 	setSystemsCondition(st, obj.GetGeneration())

@@ -84,7 +84,7 @@ func NewEventRouter(c client.Client, apiReader client.Reader, operatorNamespace 
 
 // Deliver routes an event the receiver verified, and notes that events flow.
 func (r *EventRouter) Deliver(ctx context.Context, conn webhook.Connection, e seam.Event) error {
-	if err := r.route(ctx, conn, e, "webhook"); err != nil {
+	if err := r.route(ctx, conn, e, "webhook", nil); err != nil {
 		return err
 	}
 	r.noteEvent(ctx, conn, e)
@@ -93,7 +93,9 @@ func (r *EventRouter) Deliver(ctx context.Context, conn webhook.Connection, e se
 
 // route wakes what an event concerns, once per event id and connection: two
 // connections to one workspace each get the event, and each wakes its own objects.
-func (r *EventRouter) route(ctx context.Context, conn webhook.Connection, e seam.Event, source string) error {
+// A system's state goes into st when the connection's reconcile routes (the
+// catch-up: its own status write carries it), else it is patched at once.
+func (r *EventRouter) route(ctx context.Context, conn webhook.Connection, e seam.Event, source string, st *seamv1alpha1.ConnectionStatus) error {
 	plan, ok := planFor(e)
 	seenKey := conn.String() + "/" + e.EventID
 	if !ok || !r.seen.Add(seenKey) {
@@ -103,14 +105,14 @@ func (r *EventRouter) route(ctx context.Context, conn webhook.Connection, e seam
 		r.Observe(source, e.EventType)
 	}
 	logf.FromContext(ctx).V(1).Info("Seam event", "connection", conn.String(), "type", e.EventType, "id", e.EventID, "source", source)
-	err := r.wake(ctx, conn, e, plan)
+	err := r.wake(ctx, conn, e, plan, st)
 	if err != nil {
 		r.seen.Forget(seenKey) // taken again on Svix's retry or the next catch-up
 	}
 	return err
 }
 
-func (r *EventRouter) wake(ctx context.Context, conn webhook.Connection, e seam.Event, plan eventPlan) error {
+func (r *EventRouter) wake(ctx context.Context, conn webhook.Connection, e seam.Event, plan eventPlan, st *seamv1alpha1.ConnectionStatus) error {
 	key := keyOf(conn)
 	usersQueue := r.users
 	if plan.revoke {
@@ -138,7 +140,11 @@ func (r *EventRouter) wake(ctx context.Context, conn webhook.Connection, e seam.
 		}
 		return r.send(ctx, queue, r.credentialsHolding(ctx, conn, e.AcsCredentialID), false)
 	case targetSystem:
-		if err := r.recordSystem(ctx, conn, e.AcsSystemID, plan.systemConnected); err != nil {
+		if st != nil {
+			recordSystem(st, e.AcsSystemID, plan.systemConnected)
+		} else if err := r.patchWebhookStatus(ctx, conn, func(st *seamv1alpha1.ConnectionStatus) {
+			recordSystem(st, e.AcsSystemID, plan.systemConnected)
+		}); err != nil {
 			return err
 		}
 		return r.send(ctx, usersQueue, r.usersOf(ctx, key, e.AcsSystemID, nil), true)
@@ -290,23 +296,24 @@ func (r *EventRouter) noteEvent(ctx context.Context, conn webhook.Connection, e 
 
 // recordSystem keeps the connection's list of disconnected systems and its
 // AcsSystemsConnected condition.
-func (r *EventRouter) recordSystem(ctx context.Context, conn webhook.Connection, systemID string, connected bool) error {
-	return r.patchWebhookStatus(ctx, conn, func(st *seamv1alpha1.ConnectionStatus) {
-		down := st.Webhook.DisconnectedSystems
-		has := slices.Contains(down, systemID)
-		switch {
-		case connected && has:
-			st.Webhook.DisconnectedSystems = slices.DeleteFunc(slices.Clone(down), func(s string) bool { return s == systemID })
-		case !connected && !has:
-			st.Webhook.DisconnectedSystems = append(slices.Clone(down), systemID)
-			slices.Sort(st.Webhook.DisconnectedSystems)
-		}
-		gen := int64(0)
-		if c := meta.FindStatusCondition(st.Conditions, seamv1alpha1.ConditionAcsSystemsConnected); c != nil {
-			gen = c.ObservedGeneration
-		}
-		setSystemsCondition(st, gen)
-	})
+func recordSystem(st *seamv1alpha1.ConnectionStatus, systemID string, connected bool) {
+	if st.Webhook == nil {
+		st.Webhook = &seamv1alpha1.WebhookStatus{}
+	}
+	down := st.Webhook.DisconnectedSystems
+	has := slices.Contains(down, systemID)
+	switch {
+	case connected && has:
+		st.Webhook.DisconnectedSystems = slices.DeleteFunc(slices.Clone(down), func(s string) bool { return s == systemID })
+	case !connected && !has:
+		st.Webhook.DisconnectedSystems = append(slices.Clone(down), systemID)
+		slices.Sort(st.Webhook.DisconnectedSystems)
+	}
+	gen := int64(0)
+	if c := meta.FindStatusCondition(st.Conditions, seamv1alpha1.ConditionAcsSystemsConnected); c != nil {
+		gen = c.ObservedGeneration
+	}
+	setSystemsCondition(st, gen)
 }
 
 // SigningSecret finds the whsec_ secret deliveries for conn are signed with: from

@@ -31,7 +31,11 @@ const (
 // the manager is down or its endpoint unreachable. Events already routed (by
 // webhook, or a previous catch-up) are dropped by id. It moves caughtUpTo to
 // the newest event listed; the next catch-up reads from a minute before it.
-func (r *EventRouter) CatchUp(ctx context.Context, conn webhook.Connection, c *seam.Client, st *seamv1alpha1.WebhookStatus) error {
+func (r *EventRouter) CatchUp(ctx context.Context, conn webhook.Connection, c *seam.Client, status *seamv1alpha1.ConnectionStatus) error {
+	if status.Webhook == nil {
+		status.Webhook = &seamv1alpha1.WebhookStatus{}
+	}
+	st := status.Webhook
 	since := r.now().Add(-catchUpFirstWindow)
 	if st.CaughtUpTo != nil {
 		since = st.CaughtUpTo.Add(-catchUpOverlap)
@@ -47,7 +51,7 @@ func (r *EventRouter) CatchUp(ctx context.Context, conn webhook.Connection, c *s
 		// Seam does not document the order: route oldest first.
 		slices.SortStableFunc(events, func(a, b seam.Event) int { return a.CreatedAt.Compare(b.CreatedAt) })
 		for _, e := range events {
-			if err := r.route(ctx, conn, e, "catchup"); err != nil {
+			if err := r.route(ctx, conn, e, "catchup", status); err != nil {
 				return err
 			}
 			if e.CreatedAt.After(st.CaughtUpTo.Time) || st.LastEventID == "" {

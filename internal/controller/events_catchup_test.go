@@ -3,9 +3,11 @@ package controller
 import (
 	"context"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
@@ -36,14 +38,15 @@ func TestCatchUp(t *testing.T) {
 	inHQ := func(u *seamv1alpha1.AcsUser) *seamv1alpha1.AcsUser { u.Spec.AcsSystemID = "acs_system_hq"; return u }
 	r := routerWith(inHQ(claimingUser("a", "first", first)), inHQ(claimingUser("a", "second", second)))
 	conn := webhook.Connection{Namespace: "a", Name: "seam"}
-	st := &seamv1alpha1.WebhookStatus{}
+	status := &seamv1alpha1.ConnectionStatus{}
 
 	if err := srv.DeleteUserOutOfBand(first); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.CatchUp(ctx, conn, c, st); err != nil {
+	if err := r.CatchUp(ctx, conn, c, status); err != nil {
 		t.Fatal(err)
 	}
+	st := status.Webhook
 	if got := drain(r.revokedUsers); len(got) != 1 || got[0] != "a/first" {
 		t.Fatalf("first catch-up woke %v for deletion, want a/first", got)
 	}
@@ -68,7 +71,7 @@ func TestCatchUp(t *testing.T) {
 	// As status keeps it: whole seconds, so the catch-up lists that second again.
 	persisted := metav1.NewTime(st.CaughtUpTo.Truncate(time.Second))
 	st.CaughtUpTo = &persisted
-	if err := r.CatchUp(ctx, conn, c, st); err != nil {
+	if err := r.CatchUp(ctx, conn, c, status); err != nil {
 		t.Fatal(err)
 	}
 	if got := drain(r.revokedUsers); len(got) != 0 {
@@ -76,5 +79,16 @@ func TestCatchUp(t *testing.T) {
 	}
 	if !st.CaughtUpTo.Time.Equal(deleted.CreatedAt) {
 		t.Fatalf("caughtUpTo %v, want %v", st.CaughtUpTo, deleted.CreatedAt)
+	}
+
+	// A system disconnected while no webhook came: the catch-up writes it into the
+	// status its reconcile patches (a separate patch would race that one).
+	srv.SetSystemOffline("acs_system_hq", true)
+	if err := r.CatchUp(ctx, conn, c, status); err != nil {
+		t.Fatal(err)
+	}
+	cond := meta.FindStatusCondition(status.Conditions, seamv1alpha1.ConditionAcsSystemsConnected)
+	if !slices.Equal(st.DisconnectedSystems, []string{"acs_system_hq"}) || cond == nil || cond.Reason != ReasonAcsSystemDisconnected {
+		t.Fatalf("after acs_system.disconnected: disconnected %v, condition %+v", st.DisconnectedSystems, cond)
 	}
 }

@@ -61,7 +61,7 @@ func TestRouterWakesEachConnectionsUsersOnce(t *testing.T) {
 	e := seam.Event{EventID: "ev1", EventType: "acs_user.deleted", AcsUserID: "u1", AcsSystemID: "sys"}
 	ctx := context.Background()
 	for _, conn := range []webhook.Connection{{Namespace: "a", Name: "seam"}, {Namespace: "b", Name: "seam"}, {Namespace: "a", Name: "seam"}} {
-		if err := r.route(ctx, conn, e, "webhook"); err != nil {
+		if err := r.route(ctx, conn, e, "webhook", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,7 +84,7 @@ func TestRouterIgnoresEventsItHasNoUseFor(t *testing.T) {
 		{EventID: "ev2", EventType: "acs_user.deleted", AcsSystemID: "sys"}, // no user id
 		{EventID: "ev3", EventType: "acs_user.deleted", AcsUserID: "u9", AcsSystemID: "sys"},
 	} {
-		if err := r.route(context.Background(), conn, e, "catchup"); err != nil {
+		if err := r.route(context.Background(), conn, e, "catchup", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -101,10 +101,10 @@ func TestRouterWakesCredentialsAndGroupMembers(t *testing.T) {
 	r := routerWith(member, claimingUser("a", "outsider", "u2"), cred)
 	conn := webhook.Connection{Namespace: "a", Name: "seam"}
 	ctx := context.Background()
-	if err := r.route(ctx, conn, seam.Event{EventID: "e1", EventType: "acs_access_group.deleted", AcsAccessGroupID: "g1", AcsSystemID: "sys"}, "webhook"); err != nil {
+	if err := r.route(ctx, conn, seam.Event{EventID: "e1", EventType: "acs_access_group.deleted", AcsAccessGroupID: "g1", AcsSystemID: "sys"}, "webhook", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.route(ctx, conn, seam.Event{EventID: "e2", EventType: "acs_credential.invalidated", AcsCredentialID: "c1", AcsSystemID: "sys"}, "webhook"); err != nil {
+	if err := r.route(ctx, conn, seam.Event{EventID: "e2", EventType: "acs_credential.invalidated", AcsCredentialID: "c1", AcsSystemID: "sys"}, "webhook", nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := drain(r.revokedUsers); len(got) != 1 || got[0] != "a/member" {
