@@ -63,6 +63,10 @@ type ClusterSeamConnectionSpec struct {
 	// adoptionNamespaceSelector selects, among the namespaces namespaceSelector allows, those whose AcsUsers may adopt or observe an existing user of the workspace (spec.acsUserId) through this connection. Unset, none may: adopting takes over, and observing reads, a user someone else may rely on, so it is a separate decision from letting a namespace create users.
 	// +optional
 	AdoptionNamespaceSelector *metav1.LabelSelector `json:"adoptionNamespaceSelector,omitempty"`
+	// webhook has Seam push its events (a user deleted in the console, a credential invalidated, a system disconnected) so the operator reacts in seconds instead of at the next resync. Unset, only polling finds drift.
+	// +kubebuilder:validation:XValidation:rule="!has(self.secretRef) || has(self.secretRef.namespace)",message="a ClusterSeamConnection's webhook secretRef needs a namespace"
+	// +optional
+	Webhook *WebhookSpec `json:"webhook,omitempty"`
 }
 
 // ClusterSeamConnection is a cluster-wide way to reach a Seam workspace, shared by the namespaces its namespaceSelector allows.

@@ -55,4 +55,8 @@ type ConnectionStatus struct {
 	// workspaceName is the name of that workspace, as Seam reported it.
 	// +optional
 	WorkspaceName string `json:"workspaceName,omitempty"`
+
+	// webhook reports Seam's events: the registered webhook and the last event seen.
+	// +optional
+	Webhook *WebhookStatus `json:"webhook,omitempty"`
 }

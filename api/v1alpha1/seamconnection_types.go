@@ -48,6 +48,11 @@ type SeamConnectionSpec struct {
 	// rateLimit bounds the requests sent through this connection, shared by every AcsUser that uses it. Defaults to 10 requests per second with a burst of 20.
 	// +optional
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+
+	// webhook has Seam push its events (a user deleted in the console, a credential invalidated, a system disconnected) so the operator reacts in seconds instead of at the next resync. Unset, only polling finds drift.
+	// +kubebuilder:validation:XValidation:rule="!has(self.secretRef) || !has(self.secretRef.namespace)",message="a SeamConnection's webhook secret is in its own namespace: leave secretRef.namespace unset"
+	// +optional
+	Webhook *WebhookSpec `json:"webhook,omitempty"`
 }
 
 // SeamConnection is how AcsUsers in one namespace reach a Seam workspace: the API endpoint and the Secret that holds the API key.

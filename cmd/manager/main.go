@@ -44,6 +44,9 @@ type options struct {
 	operatorNamespace       string
 	signingKeySecret        string
 	allowedEndpoints        *connection.EndpointPolicy
+	webhookAddr             string
+	webhookCertDir          string
+	catchUpInterval         time.Duration
 	zap                     zap.Options
 }
 
@@ -83,6 +86,9 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.operatorNamespace, "operator-namespace", ownNamespace(), "The manager's own namespace, where its signing key Secret lives. Default: POD_NAMESPACE, or the namespace of the pod's service account.")
 	fs.StringVar(&o.signingKeySecret, "signing-key-secret", "acs-operator-signing-key", "Secret in --operator-namespace whose key signs the operator's annotations on AcsUsers (generated on first start). Only the operator should be able to read it.")
 	allowed := fs.String("allowed-endpoints", seam.DefaultEndpoint, "Comma-separated base URLs the operator may send requests (and API keys) to. A connection's endpoint must match one on scheme, host and port exactly and on path by prefix; any other connection is refused (EndpointNotAllowed) and nothing is sent to it.")
+	fs.StringVar(&o.webhookAddr, "webhook-bind-address", "0", "Address of the Seam webhook receiver, e.g. :9443 (paths /webhooks/seam/<namespace>/<name> and /webhooks/seam/cluster/<name>). 0 turns it off; connections with spec.webhook then only catch up through /events/list.")
+	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhook receiver to serve HTTPS. Empty serves plain HTTP, for TLS ended at an Ingress or Gateway.")
+	fs.DurationVar(&o.catchUpInterval, "events-catch-up-interval", 3*time.Minute, "How often a connection with spec.webhook lists the Seam events it may have missed (/events/list), e.g. while the receiver was unreachable.")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -102,6 +108,9 @@ func parseOptions(args []string) (options, error) {
 	}
 	if !(o.retryPeriod > 0 && o.retryPeriod < o.renewDeadline && o.renewDeadline < o.leaseDuration) {
 		return o, fmt.Errorf("leader election needs 0 < --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration, got %s, %s, %s", o.retryPeriod, o.renewDeadline, o.leaseDuration)
+	}
+	if o.catchUpInterval < 10*time.Second {
+		return o, fmt.Errorf("--events-catch-up-interval must be at least 10s, got %s", o.catchUpInterval)
 	}
 	if o.maxConcurrentReconciles < 1 {
 		return o, fmt.Errorf("--max-concurrent-reconciles must be at least 1, got %d", o.maxConcurrentReconciles)
@@ -158,6 +167,9 @@ func run(ctx context.Context, o options) error {
 		CreateTimeout:           o.createTimeout,
 		SigningKeySecret:        types.NamespacedName{Namespace: o.operatorNamespace, Name: o.signingKeySecret},
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
+		Events: controller.EventsConfig{
+			WebhookBindAddress: o.webhookAddr, WebhookCertDir: o.webhookCertDir, CatchUpInterval: o.catchUpInterval,
+		},
 	}); err != nil {
 		return fmt.Errorf("setting up the controllers: %w", err)
 	}

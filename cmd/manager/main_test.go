@@ -27,6 +27,9 @@ func TestOptionsHaveSecureDefaults(t *testing.T) {
 	if o.operatorNamespace != "acs-operator-system" || o.signingKeySecret != "acs-operator-signing-key" || o.createTimeout != 30*time.Second {
 		t.Errorf("defaults: operator namespace %q, signing key Secret %q, create timeout %s", o.operatorNamespace, o.signingKeySecret, o.createTimeout)
 	}
+	if o.webhookAddr != "0" || o.webhookCertDir != "" || o.catchUpInterval != 3*time.Minute {
+		t.Errorf("defaults: webhook receiver %q (cert dir %q), catch-up %s; want the receiver off and a 3m catch-up", o.webhookAddr, o.webhookCertDir, o.catchUpInterval)
+	}
 	if o.leaseDuration != 15*time.Second || o.renewDeadline != 10*time.Second || o.retryPeriod != 2*time.Second {
 		t.Errorf("leader election defaults: lease %s, renew %s, retry %s; want controller-runtime's 15s, 10s, 2s", o.leaseDuration, o.renewDeadline, o.retryPeriod)
 	}
@@ -40,6 +43,7 @@ func TestOptionsRefuseNonsense(t *testing.T) {
 	}{
 		{[]string{"--resync-period=1s"}, "--resync-period must be at least 10s"},
 		{[]string{"--max-concurrent-reconciles=0"}, "--max-concurrent-reconciles must be at least 1"},
+		{[]string{"--events-catch-up-interval=1s"}, "--events-catch-up-interval must be at least 10s"},
 		{[]string{"--no-such-flag"}, "flag provided but not defined"},
 		{[]string{"--operator-namespace="}, "--operator-namespace is required"},
 		{[]string{"--create-timeout=10ms"}, "--create-timeout must be at least 1s"},

@@ -72,6 +72,8 @@ func run() error {
 	manager, err := startProcess(filepath.Join(bin, "manager"), []string{"KUBECONFIG=" + demoKubeconfig},
 		"--metrics-bind-address=127.0.0.1:8766", "--metrics-secure=false", "--health-probe-bind-address=127.0.0.1:8767",
 		"--resync-period=30s", "--zap-log-level=info",
+		// Seam's webhooks (the sandbox delivers them) report console changes at once.
+		"--webhook-bind-address="+webhookAddr, "--events-catch-up-interval=30s",
 		// Outside a pod the manager cannot find its own namespace: its signing key Secret goes here.
 		"--operator-namespace=default",
 		// The samples' connection points at the sandbox; the operator refuses any endpoint not listed here.
@@ -100,6 +102,13 @@ func run() error {
 	}
 	_ = kubectl("get", "-n", "default", "seamconnections,acsusers", "-o", "wide")
 
+	step("Deleting a user in the Seam console (the sandbox's admin route), with webhooks on")
+	took, err := showConsoleDelete(ctx, cp.Client)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("AcsUser console-deleted was RemoteDeleted %s after the console deletion (resync period: 30s)\n", took.Round(time.Millisecond))
+
 	fmt.Printf(`
 The operator is running. Try, in another terminal:
 
@@ -109,6 +118,7 @@ The operator is running. Try, in another terminal:
   kubectl describe acsuser alan-turing
   kubectl delete acsuser ada-lovelace
   curl -s http://%s/_sandbox/state            # what Seam holds
+  curl -s http://127.0.0.1:8765/_sandbox/deliveries  # the webhooks it sent
   curl -s http://127.0.0.1:8766/metrics | grep acs_operator_
 
 Ctrl-C stops everything.

@@ -35,6 +35,8 @@ const CredentialFinalizer = "seam.acs-operator.io/credential"
 // the remote user of the AcsUser it names: observe, diff, act, report.
 type AcsCredentialReconciler struct {
 	client.Client
+	// Events wakes credentials Seam reports changed; nil without events.
+	Events *EventRouter
 	// APIReader reads Secrets (PINs are never cached) and the object itself before
 	// a lost create is looked for.
 	APIReader   client.Reader

@@ -39,7 +39,15 @@ func (r *AcsCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	if err := idx.IndexField(ctx, &seamv1alpha1.AcsCredential{}, indexCredentialID, func(o client.Object) []string {
+		if id := o.(*seamv1alpha1.AcsCredential).Status.AcsCredentialID; id != "" {
+			return []string{id}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("acscredential").
 		Watches(&seamv1alpha1.AcsCredential{}, revokeFirst(), builder.WithPredicates(specOrAnnotationsOrDeletion())).
 		Watches(&seamv1alpha1.AcsUser{}, handler.EnqueueRequestsFromMapFunc(r.credentialsOfUser)).
@@ -49,8 +57,11 @@ func (r *AcsCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 			RateLimiter:             retryLimiter(),
 			UsePriorityQueue:        ptr.To(true),
-		}).
-		Complete(r)
+		})
+	if r.Events != nil {
+		b = wakeOnEvents(b, r.Events.credentials, r.Events.revokedCredentials)
+	}
+	return b.Complete(r)
 }
 
 func (r *AcsCredentialReconciler) credentialsOfUser(ctx context.Context, u client.Object) []reconcile.Request {

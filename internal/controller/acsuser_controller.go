@@ -38,6 +38,8 @@ type AcsUserReconciler struct {
 	Connections *connection.Resolver
 	// Snapshots are the shared per-system pictures resyncs are checked against.
 	Snapshots *snapshot.Cache
+	// Events wakes users Seam reports changed; nil without events.
+	Events *EventRouter
 
 	// ResyncPeriod is how often a Ready user is read again to find drift (jittered ±10%).
 	ResyncPeriod time.Duration

@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
@@ -120,6 +121,9 @@ func recordObservation(u *seamv1alpha1.AcsUser, o Observed) {
 // While another reconcile reads the snapshot it returns snapshot.ErrRefreshing: the
 // object comes back in a moment rather than hold a worker or spend a read.
 func (r *AcsUserReconciler) observeFromSnapshot(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (Observed, bool, error) {
+	if r.Events != nil && r.Events.fresh.take(client.ObjectKeyFromObject(u)) {
+		return Observed{}, false, nil // woken by an event the snapshot may predate
+	}
 	ready := meta.FindStatusCondition(u.Status.Conditions, ConditionReady)
 	if r.Snapshots == nil || ready == nil || ready.Status != metav1.ConditionTrue || u.Status.ObservedGeneration != u.Generation {
 		return Observed{}, false, nil

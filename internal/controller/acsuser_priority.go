@@ -6,11 +6,13 @@ import (
 
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 )
@@ -81,4 +83,23 @@ func isRevocation(oldObj, newObj client.Object) bool {
 	}
 	// ObserveOnly to Manage: the spec, removals first, is applied from now on.
 	return o.Spec.ManagementPolicy == seamv1alpha1.ManagementPolicyObserveOnly && n.Spec.ManagementPolicy != o.Spec.ManagementPolicy
+}
+
+// wakeOnEvents adds the event router's queues to a controller: what an event
+// says was revoked goes ahead of everything else, the rest ahead of resyncs.
+func wakeOnEvents(b *builder.TypedBuilder[reconcile.Request], queue, revoked chan event.GenericEvent) *builder.TypedBuilder[reconcile.Request] {
+	return b.WatchesRawSource(source.Channel(queue, enqueueWithPriority(nil))).
+		WatchesRawSource(source.Channel(revoked, enqueueWithPriority(ptr.To(priorityRevoke))))
+}
+
+func enqueueWithPriority(priority *int) handler.TypedEventHandler[client.Object, reconcile.Request] {
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		GenericFunc: func(_ context.Context, e event.TypedGenericEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok && priority != nil {
+				pq.AddWithOpts(priorityqueue.AddOpts{Priority: priority}, requestFor(e.Object))
+				return
+			}
+			q.Add(requestFor(e.Object))
+		},
+	}
 }

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/seam"
+	"github.com/acs-operator/acs-operator/internal/webhook"
 )
 
 // report sets the conditions of a user that needs no write: Ready, or waiting for
@@ -22,7 +24,13 @@ func (r *AcsUserReconciler) report(ctx context.Context, u *seamv1alpha1.AcsUser,
 	switch {
 	case len(o.User.PendingMutations) > 0:
 		msg := fmt.Sprintf("Seam accepted changes it has not yet applied on the access control system: %s", strings.Join(u.Status.PendingMutations, ", "))
-		r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonPending, message: msg, synced: true})
+		reason := ReasonPending
+		if r.systemDisconnected(ctx, u) {
+			// Said so the wait is understood: nothing here can hurry it.
+			reason = ReasonAcsSystemDisconnected
+			msg += fmt.Sprintf(". Seam reports ACS system %s disconnected (acs_system.disconnected): they are applied when it is back online", u.Spec.AcsSystemID)
+		}
+		r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: reason, message: msg, synced: true})
 		return ctrl.Result{RequeueAfter: r.pendingBackoff(u)}
 	case len(o.User.Errors) > 0:
 		var parts []string
@@ -45,6 +53,21 @@ func (r *AcsUserReconciler) report(ctx context.Context, u *seamv1alpha1.AcsUser,
 	}
 	r.conclude(ctx, u, outcome{ready: metav1.ConditionTrue, reason: ReasonAvailable, message: msg, synced: true, settled: true})
 	return r.resync()
+}
+
+// systemDisconnected reports whether the user's connection last heard from Seam
+// that the user's ACS system is disconnected (a read from the cache).
+func (r *AcsUserReconciler) systemDisconnected(ctx context.Context, u *seamv1alpha1.AcsUser) bool {
+	conn := webhook.Connection{Namespace: u.Namespace, Name: u.Spec.ConnectionRef.Name}
+	if u.Spec.ConnectionRef.Kind == seamv1alpha1.ClusterSeamConnectionKind {
+		conn.Namespace = ""
+	}
+	obj, key := connectionObject(conn)
+	if err := r.Get(ctx, key, obj); err != nil {
+		return false
+	}
+	st := connectionStatus(obj)
+	return st.Webhook != nil && slices.Contains(st.Webhook.DisconnectedSystems, string(u.Spec.AcsSystemID))
 }
 
 // specNotes say where Seam holds something the spec cannot make it change, and how

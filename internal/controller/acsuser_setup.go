@@ -60,7 +60,7 @@ func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		return err
 	}
 
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("acsuser").
 		Watches(&seamv1alpha1.AcsUser{}, revokeFirst(), builder.WithPredicates(specOrAnnotationsOrDeletion())).
 		Watches(&seamv1alpha1.SeamConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOfConnection),
@@ -75,8 +75,11 @@ func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 			RateLimiter:             retryLimiter(),
 			UsePriorityQueue:        ptr.To(true),
-		}).
-		Complete(r)
+		})
+	if r.Events != nil {
+		b = wakeOnEvents(b, r.Events.users, r.Events.revokedUsers)
+	}
+	return b.Complete(r)
 }
 
 // retryLimiter paces retries of failed reconciles: per object, exponential from one

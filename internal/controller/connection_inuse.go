@@ -79,6 +79,9 @@ func (r *ConnectionReconciler) reconcileDelete(ctx context.Context, obj client.O
 		setConditions(&st.Conditions, obj.GetGeneration(), outcome{ready: metav1.ConditionFalse, reason: ReasonInUse, message: msg, synced: true})
 		return ctrl.Result{RequeueAfter: inUseRecheck}, nil
 	}
+	if err := r.unregisterOnDelete(ctx, obj, r.seamClientFor(ctx, obj), st); err != nil {
+		return ctrl.Result{}, err
+	}
 	if err := r.Connections.ReleaseKey(ctx, connectionKey(obj)); err != nil {
 		return ctrl.Result{}, err
 	}

@@ -42,6 +42,12 @@ type ConnectionReconciler struct {
 	ResyncPeriod time.Duration
 	// Cluster selects the kind: ClusterSeamConnection when true.
 	Cluster bool
+	// Events routes the events a catch-up lists; nil when the operator does not
+	// follow Seam's events.
+	Events *EventRouter
+	// CatchUpInterval is how often a connection with spec.webhook lists the events
+	// it may have missed (default 3m).
+	CatchUpInterval time.Duration
 }
 
 // +kubebuilder:rbac:groups=seam.acs-operator.io,resources=seamconnections;clusterseamconnections,verbs=get;list;watch
@@ -61,7 +67,7 @@ func (r *ConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		if err := r.protect(ctx, obj); err != nil {
 			return ctrl.Result{}, err
 		}
-		result, checkErr = r.check(ctx, req.NamespacedName, obj.GetGeneration(), status)
+		result, checkErr = r.check(ctx, obj, status)
 	} else {
 		result, checkErr = r.reconcileDelete(ctx, obj, status)
 	}
@@ -75,7 +81,8 @@ func (r *ConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	return result, checkErr
 }
 
-func (r *ConnectionReconciler) check(ctx context.Context, name types.NamespacedName, generation int64, st *seamv1alpha1.ConnectionStatus) (ctrl.Result, error) {
+func (r *ConnectionReconciler) check(ctx context.Context, obj client.Object, st *seamv1alpha1.ConnectionStatus) (ctrl.Result, error) {
+	name, generation := client.ObjectKeyFromObject(obj), obj.GetGeneration()
 	// An unreachable endpoint or a missing Secret may pass on their own (Reconciling);
 	// a refused key or a wrong workspace needs a person (Stalled).
 	set := func(s metav1.ConditionStatus, reason, msg string, stalled bool) {
@@ -116,7 +123,12 @@ func (r *ConnectionReconciler) check(ctx context.Context, name types.NamespacedN
 	}
 	st.WorkspaceID, st.WorkspaceName = ws.WorkspaceID, ws.Name
 	set(metav1.ConditionTrue, ReasonConnected, "Seam accepted the API key", false)
-	return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+	next, err := r.followEvents(ctx, obj, resolved.Client, st)
+	if err != nil {
+		// Ready stays: the key works. The error is retried, and logged.
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: next}, nil
 }
 
 func (r *ConnectionReconciler) get(ctx context.Context, name types.NamespacedName) (client.Object, *seamv1alpha1.ConnectionStatus, error) {

@@ -68,11 +68,14 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	k8s = cp.Client
 	Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: isolatedNamespace}})).To(Succeed())
+	for _, ns := range eventNamespaces {
+		Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	}
 	Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
 
 	startManager(suiteCtx, managerOptions{
 		namespaces: map[string]cache.Config{cache.AllNamespaces: {
-			FieldSelector: fields.OneTermNotEqualSelector("metadata.namespace", isolatedNamespace),
+			FieldSelector: outsideOwnManagers(),
 		}},
 	})
 })
@@ -86,9 +89,23 @@ var _ = AfterSuite(func() {
 	}
 })
 
+// outsideOwnManagers selects every namespace but those of the tests that run
+// their own managers.
+func outsideOwnManagers() fields.Selector {
+	sel := []fields.Selector{fields.OneTermNotEqualSelector("metadata.namespace", isolatedNamespace)}
+	for _, ns := range eventNamespaces {
+		sel = append(sel, fields.OneTermNotEqualSelector("metadata.namespace", ns))
+	}
+	return fields.AndSelectors(sel...)
+}
+
 type managerOptions struct {
 	namespaces map[string]cache.Config
 	transport  http.RoundTripper
+	// resync replaces the suite's resync period; events configures the receiver
+	// and catch-up.
+	resync time.Duration
+	events controller.EventsConfig
 }
 
 // startManager runs a manager with the operator's controllers until ctx ends, and
@@ -108,8 +125,12 @@ func startManager(ctx context.Context, o managerOptions) <-chan struct{} {
 		AllowedEndpoints: allowedEndpoints,
 		Escrow:           connection.NewKeyEscrow(mgr.GetClient(), mgr.GetAPIReader(), operatorNamespace),
 	})
+	resync := resyncPeriod
+	if o.resync > 0 {
+		resync = o.resync
+	}
 	Expect(controller.Setup(ctx, mgr, controller.Config{
-		Connections: resolver, ResyncPeriod: resyncPeriod, CreateGrace: createGrace, MaxConcurrentReconciles: 4,
+		Connections: resolver, ResyncPeriod: resync, Events: o.events, CreateGrace: createGrace, MaxConcurrentReconciles: 4,
 		CreateTimeout: createTimeout, SeamBudget: 20 * time.Second,
 		SigningKeySecret: types.NamespacedName{Namespace: operatorNamespace, Name: "acs-operator-signing-key"},
 	})).To(Succeed())
@@ -165,6 +186,7 @@ func newWorldFrom(namespace string, seed sandbox.Seed, opts sandbox.Options) *wo
 	srv := sandbox.New(seed, opts)
 	ts := httptest.NewServer(srv)
 	DeferCleanup(ts.Close)
+	DeferCleanup(srv.Close) // its webhook deliveries stop first
 	Expect(allowedEndpoints.Allow(ts.URL)).To(Succeed())
 	w := &world{sandbox: srv, url: ts.URL, ns: namespace}
 	if w.ns == "" {

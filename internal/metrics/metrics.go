@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"k8s.io/apimachinery/pkg/api/meta"
 	ctrl "sigs.k8s.io/controller-runtime"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -29,12 +30,20 @@ var (
 		Name: "acs_operator_seam_rate_limit_wait_seconds_total",
 		Help: "Time requests spent waiting for the per-connection rate limiter or a Retry-After pause.",
 	})
+	webhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "acs_operator_webhook_deliveries_total",
+		Help: "Webhook deliveries the receiver answered, by result: accepted, duplicate (a svix-id seen before), or why it was refused (unsigned, bad_signature, stale, oversized, unknown_connection, bad_request, unavailable).",
+	}, []string{"result"})
+	seamEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "acs_operator_seam_events_total",
+		Help: "Seam events routed to reconciles, by source (webhook, catchup) and event type; an event seen twice counts once.",
+	}, []string{"source", "type"})
 	acsUsers = prometheus.NewDesc("acs_operator_acsusers",
 		"AcsUsers by the status of their Ready condition.", []string{"ready"}, nil)
 )
 
 func init() {
-	crmetrics.Registry.MustRegister(seamRequests, seamLatency, rateLimitWait)
+	crmetrics.Registry.MustRegister(seamRequests, seamLatency, rateLimitWait, webhookDeliveries, seamEvents)
 }
 
 // ObserveSeamRequest records one request to Seam; it is the seam.Config Observer.
@@ -44,6 +53,30 @@ func ObserveSeamRequest(_ string, info seam.RequestInfo) {
 	if info.RateLimitWait > 0 {
 		rateLimitWait.Add(info.RateLimitWait.Seconds())
 	}
+}
+
+// ObserveWebhookDelivery counts one delivery by the receiver's result.
+func ObserveWebhookDelivery(result string) { webhookDeliveries.WithLabelValues(result).Inc() }
+
+// WebhookDeliveries returns the count for one result (tests).
+func WebhookDeliveries(result string) float64 {
+	return counterValue(webhookDeliveries.WithLabelValues(result))
+}
+
+// ObserveSeamEvent counts one routed event.
+func ObserveSeamEvent(source, eventType string) { seamEvents.WithLabelValues(source, eventType).Inc() }
+
+// SeamEvents returns the count for one source and type (tests).
+func SeamEvents(source, eventType string) float64 {
+	return counterValue(seamEvents.WithLabelValues(source, eventType))
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return 0
+	}
+	return m.GetCounter().GetValue()
 }
 
 // acsUserCollector counts AcsUsers by Ready status from the manager's cache at scrape

@@ -35,7 +35,13 @@ type openAPIDoc struct {
 
 func loadOpenAPI(t *testing.T) *openAPIDoc {
 	t.Helper()
-	b, err := os.ReadFile("testdata/openapi-credentials.json")
+	return loadOpenAPIFrom(t, "testdata/openapi-credentials.json")
+}
+
+// loadOpenAPIFrom reads another subset of the document.
+func loadOpenAPIFrom(t *testing.T, file string) *openAPIDoc {
+	t.Helper()
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}

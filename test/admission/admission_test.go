@@ -197,7 +197,33 @@ var _ = Describe("Admission of bad manifests", func() {
 			"spec.connectionRef.name", "should match"),
 		Entry("ClusterSeamConnection with plain http and no opt-in", "ClusterSeamConnection", `{apiKeySecretRef: {name: s, namespace: ops}, endpoint: "http://seam.internal"}`,
 			"spec.endpoint", "insecureAllowHTTP"),
+		// spec.webhook.
+		Entry("SeamConnection with an empty webhook", "SeamConnection", validConnection+`webhook: {}`,
+			"spec.webhook", "exactly one of secretRef"),
+		Entry("SeamConnection with both a webhook secret and a registration", "SeamConnection",
+			validConnection+`webhook: {secretRef: {name: hook}, register: {url: "https://hooks.example.com/webhooks/seam/ns/seam"}}`,
+			"spec.webhook", "exactly one of secretRef"),
+		Entry("SeamConnection with a webhook secret in another namespace", "SeamConnection",
+			validConnection+`webhook: {secretRef: {name: hook, namespace: kube-system}}`,
+			"spec.webhook", "leave secretRef.namespace unset"),
+		Entry("SeamConnection registering a webhook at a URL that is not one", "SeamConnection",
+			validConnection+`webhook: {register: {url: "hooks.example.com"}}`,
+			"spec.webhook.register.url", "absolute http(s) URL"),
+		Entry("ClusterSeamConnection with a webhook secret without a namespace", "ClusterSeamConnection",
+			`{apiKeySecretRef: {name: s, namespace: ops}, webhook: {secretRef: {name: hook}}}`,
+			"spec.webhook", "needs a namespace"),
 	)
+
+	It("accepts each form of spec.webhook", func() {
+		for _, tc := range []struct{ kind, spec string }{
+			{"SeamConnection", validConnection + `webhook: {secretRef: {name: hook}}`},
+			{"SeamConnection", validConnection + `webhook: {register: {url: "https://hooks.example.com/webhooks/seam/ns/seam"}}`},
+			{"ClusterSeamConnection", `{apiKeySecretRef: {name: s, namespace: ops}, webhook: {secretRef: {name: hook, namespace: ops}}}`},
+		} {
+			obj := manifest(tc.kind, ns, tc.spec)
+			Expect(cp.Client.Create(ctx, obj)).To(Succeed(), tc.spec)
+		}
+	})
 })
 
 var _ = Describe("Admission of updates", func() {

@@ -43,6 +43,7 @@ type config struct {
 	markdown      string
 	logs          string
 	logLevel      string
+	drift         bool
 }
 
 func parseFlags(args []string) (config, error) {
@@ -63,6 +64,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.markdown, "markdown", "", "also write every table as Markdown to this file")
 	fs.StringVar(&cfg.logs, "logs", "", "directory for the sandbox and manager logs (default: a new temporary directory, kept)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "manager --zap-log-level")
+	fs.BoolVar(&cfg.drift, "drift", false, "measure drift detection instead (test/bench/drift.go): console delete -> RemoteDeleted with webhooks and with polling at -resync, and Seam reads per hour at 10,000 users in each mode")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -113,6 +115,9 @@ func run(cfg config) error {
 		return err
 	}
 	fmt.Printf("acs-operator bench: %s\nlogs: %s\n", settings(cfg), logRoot)
+	if cfg.drift {
+		return runDrift(ctx, cfg, logRoot)
+	}
 	var results []*result
 	failed := false
 	for _, n := range cfg.sizes {

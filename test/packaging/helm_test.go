@@ -35,6 +35,7 @@ var _ = Describe("The Helm chart", func() {
 		mustRun(nil, helm, "lint", "--strict", chart)
 		mustRun(nil, helm, "lint", "--strict", chart, "-f", customVals)
 		mustRun(nil, helm, "lint", "--strict", chart, "-f", monitorVals)
+		mustRun(nil, helm, "lint", "--strict", chart, "-f", "test/packaging/testdata/values-webhook.yaml")
 	})
 
 	It("renders with default values into objects the apiserver accepts", func() {
@@ -119,6 +120,24 @@ var _ = Describe("The Helm chart", func() {
 		Expect(svc.Spec.Ports[0].Port).To(BeEquivalentTo(9443))
 
 		Expect(dryRunApply(out)).To(ContainSubstring("deployment.apps/acs-controller-manager created (server dry run)"))
+	})
+
+	It("serves the webhook receiver behind its own Service when webhook.enabled", func() {
+		Expect(helmTemplate()).NotTo(ContainSubstring("--webhook-bind-address"), "off by default")
+		out := helmTemplate("-f", "test/packaging/testdata/values-webhook.yaml")
+		objs := parseManifests(out)
+		deploy := into(find(objs, "Deployment", "-controller-manager"), &appsv1.Deployment{})
+		c := deploy.Spec.Template.Spec.Containers[0]
+		Expect(c.Args).To(ContainElements("--webhook-bind-address=:9555", "--events-catch-up-interval=1m", "--webhook-cert-dir=/var/run/webhook-tls"))
+		Expect(c.Ports).To(ContainElement(corev1.ContainerPort{Name: "webhook", ContainerPort: 9555, Protocol: corev1.ProtocolTCP}))
+		Expect(c.VolumeMounts).To(ContainElement(HaveField("MountPath", "/var/run/webhook-tls")))
+		Expect(deploy.Spec.Template.Spec.Volumes).To(ContainElement(HaveField("Secret.SecretName", "acs-operator-webhook-tls")))
+		svc := into(find(objs, "Service", "-webhook"), &corev1.Service{})
+		Expect(svc.Spec.Selector).To(Equal(deploy.Spec.Selector.MatchLabels), "the webhook Service selects the manager's pods")
+		Expect(svc.Spec.Ports[0].Name).To(Equal("https"))
+		Expect(svc.Spec.Ports[0].Port).To(BeEquivalentTo(9555))
+		expectRestricted(deploy)
+		Expect(dryRunApply(out)).To(ContainSubstring("service/"))
 	})
 
 	It("leaves out metrics and leader-election objects when they are off", func() {

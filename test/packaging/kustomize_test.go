@@ -77,6 +77,21 @@ var _ = Describe("The kustomize config", func() {
 		Expect(c.Args).To(HaveEach(Not(Equal("--allowed-endpoints=https://connect.getseam.com"))), "the default is replaced, not kept beside")
 	})
 
+	It("turns the webhook receiver on with the component in config/webhook-receiver (used by config/webhook)", func() {
+		objs := parseManifests(mustRun(nil, "kubectl", "kustomize", "config/webhook"))
+		deploy := into(find(objs, "Deployment", "acs-operator-controller-manager"), &appsv1.Deployment{})
+		c := deploy.Spec.Template.Spec.Containers[0]
+		Expect(c.Args).To(ContainElements("--webhook-bind-address=:9444", "--events-catch-up-interval=3m"))
+		Expect(c.Ports).To(ContainElement(corev1.ContainerPort{Name: "webhook", ContainerPort: 9444, Protocol: corev1.ProtocolTCP}))
+		svc := into(find(objs, "Service", "acs-operator-webhook-service"), &corev1.Service{})
+		Expect(svc.GetNamespace()).To(Equal("acs-operator-system"))
+		Expect(svc.Spec.Selector).To(Equal(deploy.Spec.Selector.MatchLabels), "the webhook Service selects the manager's pods")
+		Expect(svc.Spec.Ports[0].TargetPort.String()).To(Equal("webhook"))
+		defaults := parseManifests(mustRun(nil, "kubectl", "kustomize", "config/default"))
+		plain := into(find(defaults, "Deployment", "acs-operator-controller-manager"), &appsv1.Deployment{})
+		Expect(plain.Spec.Template.Spec.Containers[0].Args).NotTo(ContainElement(HavePrefix("--webhook-bind-address")), "off by default")
+	})
+
 	It("keeps the ServiceMonitor in config/prometheus, aimed at the metrics Service", func() {
 		objs := parseManifests(mustRun(nil, "kubectl", "kustomize", "config/prometheus"))
 		sm := find(objs, "ServiceMonitor", "acs-operator-controller-manager-metrics-monitor")

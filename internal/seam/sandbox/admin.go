@@ -25,6 +25,11 @@ import (
 //	POST /_sandbox/users/update       {"acs_user_id", "full_name"?, "email_address"?, "phone_number"?,
 //	                                  "is_suspended"?, "acs_access_group_ids"?}: out-of-band change
 //	POST /_sandbox/mutations/settle   apply every pending mutation now
+//	POST /_sandbox/systems/offline    {"acs_system_id", "offline": true|false}: a building's system
+//	                                  drops off the network (acs_system.disconnected) or comes back
+//	GET  /_sandbox/events             every event emitted, oldest first
+//	GET  /_sandbox/deliveries         every webhook delivery attempt: [{"svix_id", "event_type", "url",
+//	                                  "attempt", "status"}, ...]
 func (s *Server) adminMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_sandbox/state", func(w http.ResponseWriter, _ *http.Request) {
@@ -70,6 +75,23 @@ func (s *Server) adminMux() *http.ServeMux {
 		writeAdmin(w, http.StatusOK, map[string]bool{"ok": true})
 	})
 	mux.HandleFunc("POST /_sandbox/users/update", s.adminUpdateUser)
+	mux.HandleFunc("POST /_sandbox/systems/offline", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			AcsSystemID string `json:"acs_system_id"`
+			Offline     bool   `json:"offline"`
+		}
+		if !decodeAdmin(w, r, &in) {
+			return
+		}
+		s.SetSystemOffline(in.AcsSystemID, in.Offline)
+		writeAdmin(w, http.StatusOK, map[string]bool{"ok": true})
+	})
+	mux.HandleFunc("GET /_sandbox/events", func(w http.ResponseWriter, _ *http.Request) {
+		writeAdmin(w, http.StatusOK, s.Events())
+	})
+	mux.HandleFunc("GET /_sandbox/deliveries", func(w http.ResponseWriter, _ *http.Request) {
+		writeAdmin(w, http.StatusOK, s.Deliveries())
+	})
 	mux.HandleFunc("POST /_sandbox/mutations/settle", func(w http.ResponseWriter, _ *http.Request) {
 		s.SettleMutations()
 		writeAdmin(w, http.StatusOK, map[string]bool{"ok": true})

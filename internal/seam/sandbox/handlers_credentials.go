@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -162,6 +163,9 @@ func (st *store) createCredential(c *call) response {
 		cr.issuedAt = &at
 	}
 	st.credentials[cr.id] = cr
+	if cr.issuedAt != nil {
+		st.emit(cr.workspaceID, EventCredentialIssued, c.now, map[string]string{"acs_credential_id": cr.id, "acs_system_id": cr.systemID})
+	}
 	return okResponse(map[string]any{"acs_credential": st.renderCredential(cr)})
 }
 
@@ -305,17 +309,24 @@ func (st *store) deleteCredential(c *call) response {
 	if st.credentialInWorkspace(c, id) == nil {
 		return errorResponse(errCredentialNotFound())
 	}
+	cr := st.credentials[id]
 	delete(st.credentials, id)
+	st.emit(cr.workspaceID, EventCredentialDeleted, c.now, map[string]string{"acs_credential_id": id, "acs_system_id": cr.systemID})
 	return okResponse(nil)
 }
 
-// deleteCredentialsOf removes a deleted user's credentials: Seam invalidates them.
-func (st *store) deleteCredentialsOf(userID string) {
+// deleteCredentialsOf removes a deleted user's credentials (Seam invalidates
+// them) and returns their ids.
+func (st *store) deleteCredentialsOf(userID string) []string {
+	var ids []string
 	for id, cr := range st.credentials {
 		if cr.userID == userID {
 			delete(st.credentials, id)
+			ids = append(ids, id)
 		}
 	}
+	slices.Sort(ids)
+	return ids
 }
 
 // credentialDisplayName is what Seam shows instead of the secret: the method,

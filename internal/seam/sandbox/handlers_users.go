@@ -67,6 +67,8 @@ func (st *store) createUser(c *call) response {
 		groups: map[string]bool{},
 	}
 	st.users[u.id] = u
+	st.emit(u.workspaceID, EventUserCreated, c.now, map[string]string{"acs_user_id": u.id, "acs_system_id": u.systemID,
+		"connected_account_id": u.connectedAccountID})
 	groups := slices.Clone(groupIDs)
 	st.mutate(u, c.now, "creating", "User is being created on the access system",
 		nil, map[string]any{"acs_access_group_ids": groups}, func(_ *store, u *userRecord) {
@@ -227,7 +229,8 @@ func (st *store) deleteUser(c *call) response {
 		st.mutate(u, c.now, "deleting", "User is being deleted from the access system", nil, nil,
 			func(st *store, u *userRecord) {
 				delete(st.users, u.id)
-				st.deleteCredentialsOf(u.id) // Seam invalidates a deleted user's credentials
+				// Seam invalidates a deleted user's credentials.
+				st.emitUserDeleted(u, st.deleteCredentialsOf(u.id), time.Now())
 			})
 	}
 	return okResponse(body)

@@ -75,12 +75,19 @@ func (s *Server) SettleMutations() {
 func (s *Server) SetSystemOffline(systemID string, offline bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := time.Now()
+	if sys, ok := s.st.systems[systemID]; ok && s.st.offline[systemID] != offline {
+		eventType := EventSystemConnected
+		if offline {
+			eventType = EventSystemDisconnected
+		}
+		s.st.emit(sys.WorkspaceID, eventType, now, map[string]string{"acs_system_id": systemID, "connected_account_id": sys.ConnectedAccountID})
+	}
 	if offline {
 		s.st.offline[systemID] = true
 		return
 	}
 	delete(s.st.offline, systemID)
-	now := time.Now()
 	for _, u := range s.st.users {
 		if u.systemID != systemID {
 			continue
@@ -110,11 +117,12 @@ func (s *Server) FailAfterCommit(route string, status int) {
 func (s *Server) DeleteUserOutOfBand(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.st.users[id]; !ok {
+	u, ok := s.st.users[id]
+	if !ok {
 		return fmt.Errorf("sandbox: no user %q", id)
 	}
 	delete(s.st.users, id)
-	s.st.deleteCredentialsOf(id)
+	s.st.emitUserDeleted(u, s.st.deleteCredentialsOf(id), time.Now())
 	return nil
 }
 

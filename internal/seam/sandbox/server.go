@@ -26,6 +26,11 @@ type Options struct {
 	RateLimit float64
 	// RateLimitBurst is the bucket size; default max(1, RateLimit).
 	RateLimitBurst int
+	// WebhookRetryDelays is the wait before each retry of a failed webhook
+	// delivery; nil is Svix's schedule (DefaultRetryDelays).
+	WebhookRetryDelays []time.Duration
+	// OnDeliveryAttempt, when set, is called after each webhook delivery attempt.
+	OnDeliveryAttempt func(DeliveryAttempt)
 }
 
 // Server is an in-memory Seam Connect. It is an http.Handler and safe for
@@ -40,6 +45,8 @@ type Server struct {
 	routes   map[string]route
 	admin    *http.ServeMux
 	requests atomic.Int64
+	// deliveries posts events to registered webhooks.
+	deliveries *deliverer
 }
 
 type route struct {
@@ -50,7 +57,8 @@ type route struct {
 // New returns a Server seeded with seed. Use Seed.Validate (LoadSeed does)
 // to check a hand-written seed first.
 func New(seed Seed, opts Options) *Server {
-	s := &Server{st: newStore(seed, opts.MutationDelay)}
+	s := &Server{st: newStore(seed, opts.MutationDelay), deliveries: newDeliverer(opts)}
+	s.st.deliver = s.deliveries.enqueue
 	s.faults.set(Faults{Latency: opts.Latency})
 	if opts.RateLimit > 0 {
 		burst := opts.RateLimitBurst
@@ -83,6 +91,12 @@ func New(seed Seed, opts Options) *Server {
 		"/acs/credentials/list":               {true, st.listCredentials},
 		"/acs/credentials/update":             {false, st.updateCredential},
 		"/acs/credentials/delete":             {false, st.deleteCredential},
+		"/events/list":                        {true, st.listEvents},
+		"/webhooks/create":                    {false, st.createWebhook},
+		"/webhooks/get":                       {true, st.getWebhook},
+		"/webhooks/list":                      {true, st.listWebhooks},
+		"/webhooks/update":                    {false, st.updateWebhook},
+		"/webhooks/delete":                    {false, st.deleteWebhook},
 	}
 	s.admin = s.adminMux()
 	return s

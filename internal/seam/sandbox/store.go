@@ -96,6 +96,12 @@ type store struct {
 	// the PINs refused so (see Server.CollideNextCodes).
 	collideCodes  int
 	collidedCodes []string
+	// events are every event emitted, oldest first; webhooks are where they go.
+	events       []*Event
+	webhooks     map[string]*webhookRecord
+	webhookOrder []string
+	// deliver queues one event for one webhook URL (Server's deliverer).
+	deliver func(url, secret string, event map[string]any)
 }
 
 func newStore(seed Seed, mutationDelay time.Duration) *store {
@@ -109,6 +115,7 @@ func newStore(seed Seed, mutationDelay time.Duration) *store {
 		identities:    map[string]SeedUserIdentity{},
 		users:         map[string]*userRecord{},
 		credentials:   map[string]*credentialRecord{},
+		webhooks:      map[string]*webhookRecord{},
 		created:       time.Now().UTC().Truncate(time.Millisecond),
 	}
 	for _, w := range seed.Workspaces {
