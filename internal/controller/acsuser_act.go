@@ -30,9 +30,15 @@ func (r *AcsUserReconciler) act(ctx context.Context, conn *connection.Resolved, 
 	if firstErr != nil {
 		return r.fail(ctx, u, firstErr, fmt.Sprintf("%s on Seam", failed.Kind))
 	}
-	msg := "Sent to Seam, waiting to confirm: " + strings.Join(done, ", ")
+	return r.awaitConfirmation(ctx, u, done), nil
+}
+
+// awaitConfirmation reports writes sent and not yet read back, and comes back in a
+// second to read them.
+func (r *AcsUserReconciler) awaitConfirmation(ctx context.Context, u *seamv1alpha1.AcsUser, sent []string) ctrl.Result {
+	msg := "Sent to Seam, waiting to confirm: " + strings.Join(sent, ", ")
 	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonProgressing, message: msg, synced: true})
-	return ctrl.Result{RequeueAfter: time.Second}, nil
+	return ctrl.Result{RequeueAfter: time.Second}
 }
 
 // sendAll sends the actions in order: every revocation is tried even if another

@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -129,15 +130,21 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 	if res, done, err := r.checkOwnership(ctx, conn, u, own); done {
 		return res, err
 	}
-	var observed Observed
-	var gone, revoked bool
 	if !observeOnly(u) {
 		r.announceManagement(u)
-		if revoked, err = r.revokeKnown(ctx, conn, u, want); err != nil {
+		sent, err := r.revokeKnown(ctx, conn, u, want)
+		if err != nil {
 			return r.fail(ctx, u, err, "Taking access away on Seam")
 		}
+		if len(sent) > 0 {
+			// The worker goes on to the next revocation at once; the confirmation
+			// is one read a moment later.
+			return r.awaitConfirmation(ctx, u, sent), nil
+		}
 	}
-	if revoked {
+	var observed Observed
+	var gone bool
+	if r.revokedThisGeneration(u) && !settled(u) {
 		// Confirming must not take a token from the next revocation: this read
 		// waits its turn with every other call.
 		observed, gone, err = r.observeAfterRevoke(seam.WithPriority(ctx, seam.PriorityDefault), conn, u)
@@ -176,27 +183,32 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 // observation (knownRevocations). The
 // membership it judges from is the apiserver's, not the cache's: a cached status may
 // predate the last reconcile's grant. Once per generation, for the same reason. A
-// 404 is left to the read that follows, which reports the deletion. revoked says
-// every revocation was sent.
-func (r *AcsUserReconciler) revokeKnown(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (revoked bool, err error) {
+// 404 is left to the read that follows, which reports the deletion. sent describes
+// the revocations sent, when every one was.
+func (r *AcsUserReconciler) revokeKnown(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (sent []string, err error) {
 	if !revocationPending(u, r.now()) || r.revokedThisGeneration(u) {
-		return false, nil
+		return nil, nil
 	}
 	if err := r.refreshRecordedGroups(ctx, u); err != nil {
-		return false, client.IgnoreNotFound(err)
+		return nil, client.IgnoreNotFound(err)
 	}
 	early := knownRevocations(want, u.Status, r.now())
 	if len(early) == 0 {
-		return false, nil
+		return nil, nil
 	}
-	_, failed, err := r.sendAll(ctx, conn, u, early)
+	sent, failed, err := r.sendAll(ctx, conn, u, early)
 	switch {
 	case errors.Is(err, seam.ErrNotFound):
-		return false, nil
+		return nil, nil
 	case err != nil:
-		return false, fmt.Errorf("%s: %w", failed.Kind, err)
+		return nil, fmt.Errorf("%s: %w", failed.Kind, err)
 	}
-	return true, nil
+	return sent, nil
+}
+
+// settled reports whether status is Ready for the object's current generation.
+func settled(u *seamv1alpha1.AcsUser) bool {
+	return u.Status.ObservedGeneration == u.Generation && meta.IsStatusConditionTrue(u.Status.Conditions, ConditionReady)
 }
 
 // failRead is fail for reads, except that a snapshot another reconcile is reading
