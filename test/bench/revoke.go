@@ -29,11 +29,11 @@ type revokeResult struct {
 	extraReadyIn           time.Duration
 }
 
-// storm creates N users named prefix-… in the background and returns once a
+// storm creates n users named prefix-… in the background and returns once a
 // quarter of them are created, so the operator's queue and the connection's
 // limiter are full. done receives the creates' error.
-func (r *sizeRun) storm(ctx context.Context, prefix string, rv *revokeResult) (names []string, done <-chan error, err error) {
-	names = userNames(prefix, r.res.n)
+func (r *sizeRun) storm(ctx context.Context, prefix string, n int, rv *revokeResult) (names []string, done <-chan error, err error) {
+	names = userNames(prefix, n)
 	var created atomic.Int64
 	errc := make(chan error, 1)
 	go func() { errc <- createUsers(ctx, r.st.client, names, &created) }()
@@ -57,7 +57,9 @@ func (r *sizeRun) revokeSingles(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	extra, done, err := r.storm(ctx, "storm", rv)
+	// Each try waits for its confirmation (a second after the write): twice N
+	// creates keep the queue full until the last one.
+	extra, done, err := r.storm(ctx, "storm", 2*r.res.n, rv)
 	if err != nil {
 		return err
 	}
@@ -85,7 +87,7 @@ func (r *sizeRun) revoke(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	extra, done, err := r.storm(ctx, "extra", rv)
+	extra, done, err := r.storm(ctx, "extra", r.res.n, rv)
 	if err != nil {
 		return err
 	}
