@@ -11,7 +11,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -142,15 +141,14 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 			return r.awaitConfirmation(ctx, u, sent), nil
 		}
 	}
-	var observed Observed
-	var gone bool
-	if r.revokedThisGeneration(u) && !settled(u) {
-		// Confirming must not take a token from the next revocation: this read
-		// waits its turn with every other call.
-		observed, gone, err = r.observeAfterRevoke(seam.WithPriority(ctx, seam.PriorityDefault), conn, u)
-	} else {
-		observed, gone, err = r.observe(ctx, conn, u, want)
+	if r.revokedThisGeneration(u) {
+		// Confirming must not take a token from the next revocation: these reads
+		// wait their turn with every other call. They read the membership too: the
+		// recorded one misses a grant whose status write was lost, and a removal
+		// the spec asks for must not wait for the next resync to be found.
+		ctx = seam.WithPriority(ctx, seam.PriorityDefault)
 	}
+	observed, gone, err := r.observe(ctx, conn, u, want)
 	switch {
 	case err != nil:
 		return r.failRead(ctx, u, err, "Reading the ACS user from Seam")
@@ -204,11 +202,6 @@ func (r *AcsUserReconciler) revokeKnown(ctx context.Context, conn *connection.Re
 		return nil, fmt.Errorf("%s: %w", failed.Kind, err)
 	}
 	return sent, nil
-}
-
-// settled reports whether status is Ready for the object's current generation.
-func settled(u *seamv1alpha1.AcsUser) bool {
-	return u.Status.ObservedGeneration == u.Generation && meta.IsStatusConditionTrue(u.Status.Conditions, ConditionReady)
 }
 
 // failRead is fail for reads, except that a snapshot another reconcile is reading

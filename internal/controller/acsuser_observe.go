@@ -41,21 +41,6 @@ func (r *AcsUserReconciler) observe(ctx context.Context, conn *connection.Resolv
 	return Observed{User: user, Groups: groups, GroupNames: names}, false, nil
 }
 
-// observeAfterRevoke confirms revocations just sent with one read of the user. Its
-// membership is the one recorded (from the apiserver, not the cache) less the groups
-// it was just removed from: reading it again would cost a call per revoked user,
-// and the shared snapshot checks it at the next resync.
-func (r *AcsUserReconciler) observeAfterRevoke(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser) (Observed, bool, error) {
-	user, err := conn.Client.GetUser(ctx, u.Status.AcsUserID)
-	if errors.Is(err, seam.ErrNotFound) {
-		return Observed{}, true, nil
-	}
-	if err != nil {
-		return Observed{}, false, err
-	}
-	return Observed{User: user, Groups: append([]string{}, u.Status.AccessGroupIDs...)}, false, nil
-}
-
 // observeGroups lists the groups the user is in. Servers without the access-group
 // routes (the npm fake) answer a plain-text 404: the membership is then unknown (nil)
 // and the diff falls back on what the operator recorded.
