@@ -141,14 +141,16 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 			return r.awaitConfirmation(ctx, u, sent), nil
 		}
 	}
+	readCtx := ctx
 	if r.revokedThisGeneration(u) {
 		// Confirming must not take a token from the next revocation: these reads
-		// wait their turn with every other call. They read the membership too: the
+		// wait their turn with every other call (a write the diff decides next
+		// keeps this reconcile's priority). They read the membership too: the
 		// recorded one misses a grant whose status write was lost, and a removal
 		// the spec asks for must not wait for the next resync to be found.
-		ctx = seam.WithPriority(ctx, seam.PriorityDefault)
+		readCtx = seam.WithPriority(ctx, seam.PriorityDefault)
 	}
-	observed, gone, err := r.observe(ctx, conn, u, want)
+	observed, gone, err := r.observe(readCtx, conn, u, want)
 	switch {
 	case err != nil:
 		return r.failRead(ctx, u, err, "Reading the ACS user from Seam")
