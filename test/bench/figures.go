@@ -83,8 +83,7 @@ func figuresOf(cfg config, r *result) figures {
 		perConnection := 0
 		for route, byStatus := range r.resyncCalls {
 			if route == workspaceRoute {
-				ok, limited, other := byClass(byStatus)
-				perConnection += ok + limited + other
+				perConnection += sum(byStatus)
 			}
 		}
 		periods := float64(r.resyncWindow) / float64(cfg.resync)
@@ -114,14 +113,12 @@ func revokeFiguresOf(rv *revokeResult) *revokeFigures {
 	q := func(d []time.Duration, p float64) float64 { return quantile(d, p).Seconds() }
 	reads := 0
 	for _, route := range revokeReads {
-		ok, limited, other := byClass(rv.calls[route])
-		reads += ok + limited + other
+		reads += sum(rv.calls[route])
 	}
 	writes := 0
 	for route, byStatus := range rv.calls {
 		if strings.HasSuffix(route, "/suspend") {
-			ok, limited, other := byClass(byStatus)
-			writes += ok + limited + other
+			writes += sum(byStatus)
 		}
 	}
 	return &revokeFigures{

@@ -17,17 +17,17 @@ const heapTopEntries = 12
 // liveMemory forces a GC in the manager (through /debug/pprof/heap?gc=1) and then
 // reads its live heap (go_memstats_heap_alloc_bytes: the bytes of the objects the
 // GC kept, without the garbage a peak includes or the free space of partly used
-// spans heap_inuse counts) and its RSS.
-func (r *sizeRun) liveMemory(ctx context.Context) (heap, rss float64, err error) {
-	if _, err = r.heapProfile(ctx); err != nil {
-		return 0, 0, err
+// spans heap_inuse counts) and its RSS. The profile it fetched comes back too.
+func (r *sizeRun) liveMemory(ctx context.Context) (heap, rss float64, prof []byte, err error) {
+	if prof, err = r.heapProfile(ctx); err != nil {
+		return 0, 0, nil, err
 	}
 	samples, err := r.st.managerMetrics(ctx)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	rss, err = currentRSS(r.st.manager.Pid())
-	return value(samples, "go_memstats_heap_alloc_bytes"), rss, err
+	return value(samples, "go_memstats_heap_alloc_bytes"), rss, prof, err
 }
 
 // heapProfile fetches the manager's heap profile after a GC.
@@ -50,15 +50,13 @@ func (r *sizeRun) heapProfile(ctx context.Context) ([]byte, error) {
 // profile measures the settled manager's memory and keeps the top of its heap
 // profile (inuse_space), saved as heap.pb.gz beside the logs for `go tool pprof`.
 func (r *sizeRun) profile(ctx context.Context) error {
-	prof, err := r.heapProfile(ctx)
-	if err != nil {
+	var prof []byte
+	var err error
+	if r.res.liveHeap, r.res.liveRSS, prof, err = r.liveMemory(ctx); err != nil {
 		return err
 	}
 	path := filepath.Join(r.res.logDir, "heap.pb.gz")
 	if err := os.WriteFile(path, prof, 0o644); err != nil {
-		return err
-	}
-	if r.res.liveHeap, r.res.liveRSS, err = r.liveMemory(ctx); err != nil {
 		return err
 	}
 	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-sample_index=inuse_space",

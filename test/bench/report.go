@@ -287,8 +287,7 @@ func callsText(c calls) string {
 	routes := slices.Sorted(maps.Keys(c))
 	parts := make([]string, 0, len(routes))
 	for _, route := range routes {
-		ok, limited, other := byClass(c[route])
-		parts = append(parts, fmt.Sprintf("%s %d", route, ok+limited+other))
+		parts = append(parts, fmt.Sprintf("%s %d", route, sum(c[route])))
 	}
 	return fmt.Sprintf("%d (%s)", c.total(), strings.Join(parts, ", "))
 }
