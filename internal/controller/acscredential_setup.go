@@ -26,12 +26,12 @@ const (
 // SetupWithManager registers the indexes and watches of the AcsCredential controller.
 func (r *AcsCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &seamv1alpha1.AcsCredential{}, indexCredentialUser, func(o client.Object) []string {
+	if err := indexField(ctx, mgr.GetCache(), &seamv1alpha1.AcsCredential{}, indexCredentialUser, inNamespace, func(o client.Object) []string {
 		return []string{o.(*seamv1alpha1.AcsCredential).Spec.AcsUserRef.Name}
 	}); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &seamv1alpha1.AcsCredential{}, indexCredentialSecret, func(o client.Object) []string {
+	if err := indexField(ctx, mgr.GetCache(), &seamv1alpha1.AcsCredential{}, indexCredentialSecret, inNamespace, func(o client.Object) []string {
 		if c := o.(*seamv1alpha1.AcsCredential).Spec.Code; c != nil && c.SecretRef != nil {
 			return []string{c.SecretRef.Name}
 		}

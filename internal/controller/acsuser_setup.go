@@ -48,13 +48,12 @@ type Options struct {
 
 // SetupWithManager registers the indexes, watches and rate limiter of the AcsUser controller.
 func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &seamv1alpha1.AcsUser{}, indexAcsUserID, func(o client.Object) []string {
+	if err := indexField(ctx, mgr.GetCache(), &seamv1alpha1.AcsUser{}, indexAcsUserID, allNamespaces, func(o client.Object) []string {
 		return claimedIDs(r.Signer, o.(*seamv1alpha1.AcsUser))
 	}); err != nil {
 		return err
 	}
-	if err := idx.IndexField(ctx, &seamv1alpha1.AcsUser{}, indexConnection, func(o client.Object) []string {
+	if err := indexField(ctx, mgr.GetCache(), &seamv1alpha1.AcsUser{}, indexConnection, allNamespaces, func(o client.Object) []string {
 		return []string{connectionKeyOf(o.(*seamv1alpha1.AcsUser))}
 	}); err != nil {
 		return err
