@@ -105,6 +105,22 @@ var _ = Describe("AcsUser lifecycle", func() {
 		Expect(w.received("/acs/users/list")-lists).To(BeNumerically(">=", 1), "resyncs read the system's user list")
 		Expect(w.received("/acs/users/get")-gets).To(BeZero(), "a settled user is checked against the shared snapshot, not read one by one")
 	})
+	It("writes its status once when a create needed nothing else, not again on the first resync", func() {
+		w := newWorld(sandbox.Options{})
+		statuses := w.watchStatuses("fresh")
+		w.newAcsUser("fresh", func(s *seamv1alpha1.AcsUserSpec) {
+			s.EmailAddress = "fresh@example.com"
+			s.AccessGroupIDs = ids(groupA)
+		})
+		w.waitReady("fresh")
+		lists := w.received("/acs/users/list")
+		By("waiting for a resync to compare the user with the system's user list")
+		Eventually(func() int { return w.received("/acs/users/list") }, 3*resyncPeriod).Should(BeNumerically(">", lists))
+		Consistently(statuses.readyWrites, resyncPeriod, 250*time.Millisecond).Should(HaveLen(1),
+			"a status written after Ready, with nothing changed anywhere")
+		Expect(statuses.readyWrites()[0].AccessGroups).To(Equal([]seamv1alpha1.AccessGroupRef{{ID: groupA, Name: "Front door"}}),
+			"the first Ready status names the groups")
+	})
 })
 
 var _ = Describe("Never a second remote user", func() {

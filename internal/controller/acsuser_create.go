@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +18,7 @@ import (
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/connection"
 	"github.com/acs-operator/acs-operator/internal/seam"
+	"github.com/acs-operator/acs-operator/internal/snapshot"
 )
 
 // ensureCreated gives an object that owns no remote user one: the user an earlier
@@ -109,10 +111,31 @@ func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolve
 		len(Diff(want, Observed{User: user}, u.Status.AccessGroupIDs, r.now())) == 0 {
 		// The create's response already shows the user as declared: that is the
 		// confirmation, no second read and no second status write needed.
-		recordObservation(u, Observed{User: user})
-		return r.report(ctx, u, Observed{User: user}), nil
+		o := r.createdMembership(ctx, conn, u, user)
+		recordObservation(u, o)
+		return r.report(ctx, u, o), nil
 	}
 	return r.reportCreated(ctx, u, user), nil
+}
+
+// createdMembership is what a confirmed create observed: the user, and the groups
+// it was created in, named from the system's snapshot. Without the names the first
+// resync would find status.accessGroups incomplete and write every new object's
+// status once more; the snapshot costs a few pages per system per resync period
+// whatever the number of creates. When it can't be had now, or the server has no
+// group routes, the membership is left for the next observation.
+func (r *AcsUserReconciler) createdMembership(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, user *seam.AcsUser) Observed {
+	o := Observed{User: user}
+	if r.Snapshots == nil || len(u.Status.AccessGroupIDs) == 0 {
+		return o
+	}
+	snap, err := r.Snapshots.Get(ctx, snapshot.Key{Connection: conn.Key, System: string(u.Spec.AcsSystemID)}, conn.Client, time.Time{})
+	if err != nil || snap.AccessGroups() == nil {
+		return o
+	}
+	o.Groups = slices.Compact(slices.Sorted(slices.Values(u.Status.AccessGroupIDs)))
+	o.GroupNames = groupNames(snap.AccessGroups())
+	return o
 }
 
 // reportCreated records a user just created or adopted and comes back soon to confirm

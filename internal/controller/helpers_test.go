@@ -3,12 +3,16 @@ package controller_test
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
+	"github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
@@ -161,3 +165,50 @@ func ts(s string) *metav1.Time {
 }
 
 func ids(list ...seamv1alpha1.SeamID) []seamv1alpha1.SeamID { return list }
+
+// statusLog is every status an AcsUser was written with, as a watch saw them.
+type statusLog struct {
+	mu       sync.Mutex
+	statuses []seamv1alpha1.AcsUserStatus
+}
+
+// readyWrites returns the statuses written from the first with Ready=True on.
+func (l *statusLog) readyWrites() []seamv1alpha1.AcsUserStatus {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, st := range l.statuses {
+		if meta.IsStatusConditionTrue(st.Conditions, "Ready") {
+			return slices.Clone(l.statuses[i:])
+		}
+	}
+	return nil
+}
+
+// watchStatuses records every status write of the AcsUser called name, from now
+// until the spec ends.
+func (w *world) watchStatuses(name string) *statusLog {
+	wc, err := client.NewWithWatch(cp.Config, client.Options{Scheme: k8s.Scheme()})
+	Expect(err).NotTo(HaveOccurred())
+	watcher, err := wc.Watch(suiteCtx, &seamv1alpha1.AcsUserList{}, client.InNamespace(w.ns),
+		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", name)})
+	Expect(err).NotTo(HaveOccurred())
+	ginkgo.DeferCleanup(watcher.Stop)
+	l := &statusLog{}
+	go func() {
+		var last string
+		for ev := range watcher.ResultChan() {
+			u, ok := ev.Object.(*seamv1alpha1.AcsUser)
+			if !ok || ev.Type == watch.Deleted {
+				continue
+			}
+			// Only status writes: metadata-only patches (finalizer, ownership) don't count.
+			if b := fmt.Sprint(u.Status); b != last {
+				last = b
+				l.mu.Lock()
+				l.statuses = append(l.statuses, *u.Status.DeepCopy())
+				l.mu.Unlock()
+			}
+		}
+	}()
+	return l
+}
