@@ -6,11 +6,13 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -130,9 +132,8 @@ func newManager(o options) (ctrl.Manager, error) {
 	return ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:  scheme.New(),
 		Metrics: metricsOpts,
-		// managedFields are never read here and are a large part of each cached
-		// object: at 10,000 AcsUsers they cost more memory than the objects themselves.
-		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		// Cached objects without managedFields and with their repeated strings shared.
+		Cache:                  cache.Options{DefaultTransform: controller.CacheTransform()},
 		HealthProbeBindAddress: o.probeAddr,
 		PprofBindAddress:       o.pprofAddr,
 		LeaderElection:         o.leaderElect,
@@ -197,8 +198,26 @@ func main() {
 		runtime.MemProfileRate = 16 << 10
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
+	setMemoryLimit()
 	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
 		ctrl.Log.Error(err, "manager stopped")
 		os.Exit(1)
+	}
+}
+
+// setMemoryLimit gives Go's collector the container's memory limit, which it does
+// not know on its own: without it the heap grows to twice the live objects before a
+// collection (a 680 MiB peak at 30,000 AcsUsers, far over the chart's 256 MiB
+// limit), and the kernel kills the manager where the collector could have worked
+// harder. It sets GOMEMLIMIT to 90% of the cgroup's limit (automemlimit, the
+// library Prometheus and Grafana's agents use for this). GOMEMLIMIT set in the
+// environment wins; AUTOMEMLIMIT=off turns it off, AUTOMEMLIMIT=0.8 changes the share.
+func setMemoryLimit() {
+	limit, err := memlimit.Set()
+	switch {
+	case err != nil:
+		ctrl.Log.Info("No container memory limit found: GOMEMLIMIT left as it is", "reason", err.Error())
+	case limit < math.MaxInt64:
+		ctrl.Log.Info("Go memory limit", "GOMEMLIMIT", limit)
 	}
 }

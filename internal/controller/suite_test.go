@@ -114,7 +114,7 @@ func startManager(ctx context.Context, o managerOptions) <-chan struct{} {
 	mgr, err := ctrl.NewManager(cp.Config, ctrl.Options{
 		Scheme:  scheme.New(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   cache.Options{DefaultNamespaces: o.namespaces},
+		Cache:   cache.Options{DefaultNamespaces: o.namespaces, DefaultTransform: controller.CacheTransform()},
 		// Several managers run in one process in this suite.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
