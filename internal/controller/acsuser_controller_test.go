@@ -12,11 +12,13 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/controller"
+	"github.com/acs-operator/acs-operator/internal/metrics"
 	"github.com/acs-operator/acs-operator/internal/seam"
 	"github.com/acs-operator/acs-operator/internal/seam/sandbox"
 )
@@ -295,5 +297,30 @@ var _ = Describe("A user declared suspended from the start", func() {
 		Expect(*u.Status.IsSuspended).To(BeTrue())
 		Expect(w.writesReceived()).To(Equal(map[string]int{"create": 1, "update": 0, "suspend": 1, "unsuspend": 0, "delete": 0,
 			"add_to_access_group": 2, "remove_from_access_group": 0}), "the groups were not in the create")
+	})
+})
+
+var _ = Describe("The acs_operator_acsusers gauge", func() {
+	It("counts the cached AcsUsers by Ready without copying them", func() {
+		w := newWorld(sandbox.Options{})
+		w.newAcsUser("counted", func(*seamv1alpha1.AcsUserSpec) {})
+		w.newAcsUser("refused", func(s *seamv1alpha1.AcsUserSpec) { s.ConnectionRef.Name = "no-such-connection" })
+		w.waitReady("counted")
+		Eventually(w.readyCondition("refused")).Should(HavePrefix("False"))
+
+		for name, opts := range map[string]cache.Options{
+			"one informer":               {DefaultFieldSelector: fields.OneTermEqualSelector("metadata.namespace", w.ns)},
+			"one informer per namespace": {DefaultNamespaces: map[string]cache.Config{w.ns: {}}},
+		} {
+			By(name)
+			opts.Scheme = k8s.Scheme()
+			c, err := cache.New(cp.Config, opts)
+			Expect(err).NotTo(HaveOccurred())
+			ctx, stop := context.WithCancel(suiteCtx)
+			DeferCleanup(stop)
+			go func() { _ = c.Start(ctx) }()
+			Eventually(func() (map[string]float64, error) { return metrics.CountAcsUsers(c) }).
+				Should(Equal(map[string]float64{"True": 1, "False": 1, "Unknown": 0}))
+		}
 	})
 })

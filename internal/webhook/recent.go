@@ -9,13 +9,16 @@ import "sync"
 type Recent struct {
 	mu   sync.Mutex
 	ring []string
-	next int
+	max  int // ids remembered
+	next int // where the next id goes once the ring is full
 	seen map[string]struct{}
 }
 
-// NewRecent remembers the last n ids.
+// NewRecent remembers the last n ids. The ring and the set grow with the ids
+// seen: a manager without webhooks has two of them, empty, and at n = 10,000 a
+// set sized up front was a megabyte of its heap.
 func NewRecent(n int) *Recent {
-	return &Recent{ring: make([]string, n), seen: make(map[string]struct{}, n)}
+	return &Recent{ring: make([]string, 0, min(n, 64)), max: max(n, 1), seen: map[string]struct{}{}}
 }
 
 // Add records id and reports whether it was new.
@@ -25,12 +28,14 @@ func (r *Recent) Add(id string) bool {
 	if _, ok := r.seen[id]; ok {
 		return false
 	}
-	if old := r.ring[r.next]; old != "" {
-		delete(r.seen, old)
-	}
-	r.ring[r.next] = id
 	r.seen[id] = struct{}{}
-	r.next = (r.next + 1) % len(r.ring)
+	if len(r.ring) < r.max {
+		r.ring = append(r.ring, id)
+		return true
+	}
+	delete(r.seen, r.ring[r.next])
+	r.ring[r.next] = id
+	r.next = (r.next + 1) % r.max
 	return true
 }
 
