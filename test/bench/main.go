@@ -44,6 +44,9 @@ type config struct {
 	logs          string
 	logLevel      string
 	drift         bool
+	// containerMiB is the memory limit of the container the manager is run as if
+	// in (0: none).
+	containerMiB int
 }
 
 func parseFlags(args []string) (config, error) {
@@ -64,6 +67,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.markdown, "markdown", "", "also write every table as Markdown to this file")
 	fs.StringVar(&cfg.logs, "logs", "", "directory for the sandbox and manager logs (default: a new temporary directory, kept)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "manager --zap-log-level")
+	fs.IntVar(&cfg.containerMiB, "container-memory", 0, "run the manager as in a container with this memory limit in MiB: GOMEMLIMIT at 90% of it, what the manager's automemlimit sets from the cgroup (0: no limit, Go's defaults)")
 	fs.BoolVar(&cfg.drift, "drift", false, "measure drift detection instead (test/bench/drift.go): console delete -> RemoteDeleted with webhooks and with polling at -resync, and Seam reads per hour at 10,000 users in each mode")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -74,6 +78,9 @@ func parseFlags(args []string) (config, error) {
 			return cfg, fmt.Errorf("-n: %q is not a positive number", s)
 		}
 		cfg.sizes = append(cfg.sizes, n)
+	}
+	if cfg.containerMiB < 0 {
+		return cfg, errors.New("-container-memory must be 0 or a size in MiB")
 	}
 	if cfg.serverBurst == 0 {
 		cfg.serverBurst = max(1, int(cfg.rateLimit/5))

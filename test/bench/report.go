@@ -265,8 +265,12 @@ func summaryTable(cfg config, results []*result) table {
 }
 
 func settings(cfg config) string {
-	return fmt.Sprintf("settings: sandbox latency %s per call, sandbox limit %g rps burst %d (connection told the same; %g× in the second converge), resync %s, max-concurrent-reconciles %d, mutation delay %s",
-		cfg.latency, cfg.rateLimit, cfg.serverBurst, cfg.over, cfg.resync, cfg.concurrency, cfg.mutationDelay)
+	memory := "no memory limit (Go's defaults)"
+	if cfg.containerMiB > 0 {
+		memory = fmt.Sprintf("as in a container of %d MiB (GOMEMLIMIT %d MiB)", cfg.containerMiB, cfg.containerMiB*9/10)
+	}
+	return fmt.Sprintf("settings: sandbox latency %s per call, sandbox limit %g rps burst %d (connection told the same; %g× in the second converge), resync %s, max-concurrent-reconciles %d, mutation delay %s, manager %s",
+		cfg.latency, cfg.rateLimit, cfg.serverBurst, cfg.over, cfg.resync, cfg.concurrency, cfg.mutationDelay, memory)
 }
 
 func reconcileText(m map[string]float64, n int) string {

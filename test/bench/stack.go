@@ -108,7 +108,12 @@ func (s *stack) startManager(ctx context.Context, cfg config, logDir string) err
 	if err != nil {
 		return err
 	}
-	s.manager, err = startBin(logDir, "manager", []string{"KUBECONFIG=" + kubeconfig},
+	env := []string{"KUBECONFIG=" + kubeconfig}
+	if cfg.containerMiB > 0 {
+		// What automemlimit sets in a container with that limit (cmd/manager).
+		env = append(env, fmt.Sprintf("GOMEMLIMIT=%d", int64(cfg.containerMiB)<<20*9/10))
+	}
+	s.manager, err = startBin(logDir, "manager", env,
 		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false",
 		"--health-probe-bind-address="+probeAddr,
 		"--pprof-bind-address="+pprofAddr,
