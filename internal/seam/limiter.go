@@ -2,6 +2,7 @@ package seam
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 )
@@ -231,18 +232,14 @@ func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
 		l.queued(len(l.queue))
 	}
 	for {
-		now := l.clock.Now()
-		l.refill(now)
-		head := l.queue[0] == w
-		if head && l.tokens >= 1 {
-			l.tokens--
-			l.remove(w)
+		got, head, next := l.take(w)
+		if got {
 			l.mu.Unlock()
 			return nil
 		}
 		var timer <-chan time.Time
 		if head {
-			timer = l.clock.After(time.Duration((1 - l.tokens) / l.rate * float64(time.Second)))
+			timer = l.clock.After(next)
 		}
 		changed := l.changed
 		l.mu.Unlock()
@@ -257,6 +254,24 @@ func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
 		}
 		l.mu.Lock()
 	}
+}
+
+// take gives w a token if it heads the queue and one is there (and removes it
+// from the queue); otherwise head says whether w is next, and next how long
+// until a token. The caller holds mu.
+func (l *AdaptiveLimiter) take(w *waiter) (got, head bool, next time.Duration) {
+	l.refill(l.clock.Now())
+	if l.queue[0] != w {
+		return false, false, 0
+	}
+	if l.tokens >= 1 {
+		l.tokens--
+		l.remove(w)
+		return true, true, 0
+	}
+	// Rounded up, and a nanosecond more: a timer that fires a hair early would find
+	// the token still short and spin.
+	return false, true, time.Duration(math.Ceil((1-l.tokens)/l.rate*float64(time.Second))) + 1
 }
 
 // refill adds the tokens earned since the last refill.
