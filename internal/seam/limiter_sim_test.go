@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 )
@@ -74,161 +75,207 @@ func (e *simEvents) Pop() any {
 type simCase struct {
 	rate, burst float64 // the server's
 	told        float64 // the connection is told told×rate and told×burst
-	users       int
-	workers     int
-	latency     time.Duration // client to the server's rate check
-	seed        uint64
+	// warm first converges users with the connection told the real rate, then
+	// idles and tells it told×, as the bench does; else the limiter starts at told×.
+	warm    bool
+	users   int
+	workers int
+	latency time.Duration // client to the server's rate check
+	seed    uint64
 }
 
 type simResult struct {
-	elapsed    time.Duration
-	ratio      float64 // elapsed ÷ (users ÷ rate)
-	throttled  int     // 429s
-	finalRate  float64 // the limiter's rate at the end
-	rateTrace  []float64
-	throttleAt []time.Duration
+	elapsed           time.Duration
+	ratio             float64 // elapsed ÷ (users ÷ rate)
+	throttled         int     // 429s
+	pauses            int     // of them, the ones the limiter acted on (the others came during its pause)
+	finalRate         float64 // the limiter's rate at the end
+	serverBurst, good float64
+	rateTrace         []float64
+	throttleAt        []time.Duration
 }
 
+// simulate runs c and returns the figures of its (last) batch.
 func simulate(c simCase) simResult {
 	rng := rand.New(rand.NewPCG(c.seed, 0x5eed))
 	clk := &simClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	start := clk.now
-	l := NewAdaptiveLimiter(c.told*c.rate, int(math.Round(c.told*c.burst)))
-	l.clock, l.last = clk, clk.now
-	srv := &simServer{rate: c.rate, burst: c.burst, tokens: c.burst, last: clk.now}
-
-	var (
-		events     simEvents
-		seq        int
-		pauseUntil time.Time
-		remaining  = c.users
-		done       int
-		res        simResult
-		pumpGen    int
-		owners     = map[*waiter]func(){}
-	)
-	at := func(t time.Time, fn func()) {
-		seq++
-		heap.Push(&events, simEvent{at: t, seq: seq, fn: fn})
+	told := c.told
+	if c.warm {
+		told = 1
 	}
+	l := NewAdaptiveLimiter(told*c.rate, int(math.Round(told*c.burst)))
+	l.clock, l.last, l.full = clk, clk.now, clk.now
+	srv := &simServer{rate: c.rate, burst: c.burst, tokens: c.burst, last: clk.now}
 	jitter := func(d time.Duration, spread float64) time.Duration {
 		return time.Duration(float64(d) * (1 + spread*(rng.Float64()-0.5)))
 	}
+	var pauseUntil time.Time
 
-	// pump hands tokens to the head of the limiter's queue, and otherwise wakes
-	// it when the next token is due (the timer of Wait). Called again whenever
-	// the limiter changes, as Wait's changed channel does.
-	var pump func()
-	pump = func() {
-		pumpGen++
-		for len(l.queue) > 0 {
-			w := l.queue[0]
-			got, _, next := l.take(w)
-			if !got {
-				gen := pumpGen
-				at(clk.now.Add(next), func() {
-					if gen == pumpGen {
-						pump()
-					}
-				})
-				return
-			}
-			send := owners[w]
-			delete(owners, w)
-			send()
+	batch := func() simResult {
+		var (
+			events    simEvents
+			seq       int
+			start     = clk.now
+			remaining = c.users
+			done      int
+			res       simResult
+			pumpGen   int
+			owners    = map[*waiter]func(){}
+		)
+		at := func(t time.Time, fn func()) {
+			seq++
+			heap.Push(&events, simEvent{at: t, seq: seq, fn: fn})
 		}
-	}
 
-	var attempt, nextUser func()
-	send := func() {
-		arrive := clk.now.Add(jitter(c.latency, 0.2))
-		at(arrive, func() {
-			ok, retryAfter := srv.admit(clk.now)
-			// The answer comes back over a local connection: a millisecond.
-			at(clk.now.Add(time.Millisecond), func() {
-				if ok {
-					l.Accepted()
-					done++
-					if done == c.users {
-						res.elapsed = clk.now.Sub(start)
-					}
-					pump()
-					nextUser()
+		// pump hands tokens to the head of the limiter's queue, and otherwise
+		// wakes it when the next token is due (the timer of Wait). Called again
+		// whenever the limiter changes, as Wait's changed channel does.
+		var pump func()
+		pump = func() {
+			pumpGen++
+			for len(l.queue) > 0 {
+				w := l.queue[0]
+				got, _, next := l.take(w)
+				if !got {
+					gen := pumpGen
+					at(clk.now.Add(next), func() {
+						if gen == pumpGen {
+							pump()
+						}
+					})
 					return
 				}
-				res.throttled++
-				res.throttleAt = append(res.throttleAt, clk.now.Sub(start))
-				l.Throttled()
-				if until := clk.now.Add(retryAfter); until.After(pauseUntil) {
-					pauseUntil = until
-				}
-				pump()
-				at(clk.now.Add(retryAfter), attempt)
+				send := owners[w]
+				delete(owners, w)
+				send()
+			}
+		}
+
+		var attempt, nextUser func()
+		send := func() {
+			at(clk.now.Add(jitter(c.latency, 0.2)), func() {
+				ok, retryAfter := srv.admit(clk.now)
+				// The answer comes back over a local connection: a millisecond.
+				at(clk.now.Add(time.Millisecond), func() {
+					if ok {
+						l.Accepted()
+						done++
+						if done == c.users {
+							res.elapsed = clk.now.Sub(start)
+						}
+						pump()
+						nextUser()
+						return
+					}
+					res.throttled++
+					res.throttleAt = append(res.throttleAt, clk.now.Sub(start))
+					hold := l.hold
+					l.Throttled(retryAfter)
+					if l.hold != hold {
+						res.pauses++
+					}
+					if until := clk.now.Add(retryAfter); until.After(pauseUntil) {
+						pauseUntil = until
+					}
+					pump()
+					at(clk.now.Add(retryAfter), attempt)
+				})
 			})
-		})
-	}
-	attempt = func() {
-		if clk.now.Before(pauseUntil) {
-			at(pauseUntil, attempt)
-			return
 		}
-		w := &waiter{priority: PriorityDefault, seq: l.seq}
-		l.seq++
-		owners[w] = send
-		l.enqueue(w)
-		pump()
-	}
-	nextUser = func() {
-		if remaining == 0 {
-			return
+		// attempt is client.send: the pause gate, then the limiter's queue.
+		attempt = func() {
+			if clk.now.Before(pauseUntil) {
+				at(pauseUntil, attempt)
+				return
+			}
+			w := &waiter{priority: PriorityDefault, seq: l.seq}
+			l.seq++
+			owners[w] = send
+			l.enqueue(w)
+			pump()
 		}
-		remaining--
-		// The reconcile's own work before its Seam call: reads from the cache,
-		// apiserver writes.
-		at(clk.now.Add(jitter(15*time.Millisecond, 1.5)), attempt)
+		nextUser = func() {
+			if remaining == 0 {
+				return
+			}
+			remaining--
+			// The reconcile's own work before its Seam call: reads from the
+			// cache, apiserver writes.
+			at(clk.now.Add(jitter(15*time.Millisecond, 1.5)), attempt)
+		}
+
+		for range c.workers {
+			nextUser()
+		}
+		nextTrace := start
+		for steps := 0; events.Len() > 0 && done < c.users; steps++ {
+			if steps > 100*c.users {
+				panic("the simulation does not converge")
+			}
+			e := heap.Pop(&events).(simEvent)
+			for !nextTrace.After(e.at) {
+				res.rateTrace = append(res.rateTrace, l.rate)
+				nextTrace = nextTrace.Add(time.Second)
+			}
+			clk.now = e.at
+			e.fn()
+		}
+		res.ratio = res.elapsed.Seconds() / (float64(c.users) / c.rate)
+		res.finalRate, res.serverBurst, res.good = l.rate, l.serverBurst, l.good
+		return res
 	}
 
-	for range c.workers {
-		nextUser()
+	if c.warm {
+		batch()
+		// The bench waits for the operator to go quiet, then changes the limit.
+		clk.now = clk.now.Add(5 * time.Second)
+		l.SetLimit(c.told*c.rate, int(math.Round(c.told*c.burst)))
 	}
-	nextTrace := start
-	for steps := 0; events.Len() > 0 && done < c.users; steps++ {
-		if steps > 100*c.users {
-			panic("the simulation does not converge")
-		}
-		e := heap.Pop(&events).(simEvent)
-		for !nextTrace.After(e.at) {
-			res.rateTrace = append(res.rateTrace, l.rate)
-			nextTrace = nextTrace.Add(time.Second)
-		}
-		clk.now = e.at
-		e.fn()
-	}
-	res.ratio = res.elapsed.Seconds() / (float64(c.users) / c.rate)
-	res.finalRate = l.rate
-	return res
+	return batch()
 }
 
 // TestSimLimiterConverge prints the matrix of issue 11: N = 1,000 users, the
-// connection told 1×–5× the server's real rate, at R = 20, 50 and 200 rps.
+// connection told 1×–5× the server's real rate, at R = 20, 50 and 200 rps, from
+// a fresh limiter and (warm) after a batch told the real rate, as the bench.
 func TestSimLimiterConverge(t *testing.T) {
 	for _, rate := range []float64{50, 20, 200} {
 		for _, told := range []float64{1, 1.5, 2, 3, 5} {
-			for _, workers := range []int{8, 16} {
-				var line string
-				worst := 0.0
-				for seed := uint64(1); seed <= 4; seed++ {
-					r := simulate(simCase{rate: rate, burst: rate / 5, told: told, users: 1000,
-						workers: workers, latency: 25 * time.Millisecond, seed: seed})
-					line += fmt.Sprintf("  %.2f× %2d×429 end %3.0f%%", r.ratio, r.throttled, 100*r.finalRate/rate)
-					worst = max(worst, r.ratio)
-					if testing.Verbose() && rate == 50 && told == 2 && workers == 8 && seed == 1 {
-						t.Logf("trace: 429s at %v; rate per second %v", r.throttleAt, roundAll(r.rateTrace))
+			for _, warm := range []bool{false, true} {
+				for _, workers := range []int{8, 16} {
+					var line string
+					worst := 0.0
+					for seed := uint64(1); seed <= 4; seed++ {
+						r := simulate(simCase{rate: rate, burst: rate / 5, told: told, warm: warm, users: 1000,
+							workers: workers, latency: 25 * time.Millisecond, seed: seed})
+						checkSim(t, rate, told, warm, workers, r)
+						line += fmt.Sprintf("  %.2f× %2d×429 (%d) %3.0f%%", r.ratio, r.throttled, r.pauses, 100*r.finalRate/rate)
+						worst = max(worst, r.ratio)
+						if os.Getenv("SIM_TRACE") == fmt.Sprintf("%g/%g/%v/%d/%d", rate, told, warm, workers, seed) {
+							t.Logf("trace: 429s at %v; rate per second %v; server burst %v, good %v", r.throttleAt, roundAll(r.rateTrace), r.serverBurst, r.good)
+						}
 					}
+					t.Logf("R=%3.0f told %.1f× warm %-5v workers %2d:%s  worst %.2f×", rate, told, warm, workers, line, worst)
 				}
-				t.Logf("R=%3.0f told %.1f× workers %2d:%s  worst %.2f×", rate, told, workers, line, worst)
 			}
 		}
+	}
+}
+
+// checkSim asserts what does not depend on tuning: told the real rate, no 429;
+// once throttled, the rate ends near the server's (at R = 200 sixteen workers
+// cannot keep the limiter busy, so its rate is not what they send at); the
+// bench's case, warm and told 2×, in at most two pauses.
+func checkSim(t *testing.T, rate, told float64, warm bool, workers int, r simResult) {
+	t.Helper()
+	name := fmt.Sprintf("R=%g told %g× warm %v workers %d", rate, told, warm, workers)
+	if told == 1 && r.throttled > 0 {
+		t.Errorf("%s: %d × 429 told the real rate", name, r.throttled)
+	}
+	if rate <= 50 && r.pauses > 0 && (r.finalRate < 0.85*rate || r.finalRate > 1.05*rate) {
+		t.Errorf("%s: rate %.1f at the end, want within [0.85, 1.05] × %g", name, r.finalRate, rate)
+	}
+	if warm && told == 2 && r.pauses > 2 {
+		t.Errorf("%s: %d pauses, want at most 2", name, r.pauses)
 	}
 }
 
