@@ -92,7 +92,8 @@ type AdaptiveLimiter struct {
 	ceiling float64 // configured requests per second: never exceeded
 	rate    float64 // current rate
 	burst   float64 // configured
-	// burstCap is the burst in use: halved by each 429, it grows back toward burst.
+	// burstCap is the burst in use: halved by a 429 that is the burst's fault, it
+	// grows back toward the configured burst.
 	burstCap float64
 	tokens   float64
 	last     time.Time // of the last refill
@@ -102,8 +103,8 @@ type AdaptiveLimiter struct {
 	// full is when the limiter last had its whole burst: a 429 soon after may be
 	// the burst's fault.
 	full time.Time
-	// accepted is when the server accepted the calls since the last pause, to
-	// measure its rate.
+	// accepted is when the server accepted the calls since the last pause or idle
+	// moment, to measure its rate.
 	accepted acceptLog
 	// serverBurst bounds the server's burst: the configured burst, and after a
 	// 429 no more than the server accepted since its bucket was last full.
@@ -151,8 +152,9 @@ const (
 	// within seconds.
 	probeClimb = 0.1
 	// settledClimb is the share of its rate the rate gains per second from a rate
-	// known good: from the headroom back to the server's rate takes 15 s, and only
-	// then does a 429 start to build up.
+	// known good: from the headroom back to the server's rate takes 30 s, and only
+	// then does a 429 start to build up, so a connection sitting under the
+	// server's rate meets one about once a minute.
 	settledClimb = 0.001
 	// floorShare is the lowest rate, as a share of the ceiling: the limiter keeps
 	// probing even after a long storm.
@@ -248,7 +250,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 		// climbs slowly; with nothing known it climbs briskly from half until the
 		// next 429 measures it.
 		l.probing = l.good < sending*blindCut*headroom
-		l.rate = max(l.ceiling*floorShare, sending*blindCut, l.good)
+		l.rate = min(l.ceiling*headroom, max(l.ceiling*floorShare, sending*blindCut, l.good))
 		if !l.throttled { // a limit never tried may be the burst's fault too
 			l.burstCap = max(1, l.burstCap/2)
 		}

@@ -259,6 +259,19 @@ func TestLimiterStorm(t *testing.T) {
 	}
 }
 
+// A rate known good over a higher limit does not lift the rate over a lower one.
+func TestLimiterKeepsUnderTheCeiling(t *testing.T) {
+	l, clk, _ := newTestLimiter(50, 10)
+	accept(l, clk, 970, 20*time.Second)
+	l.SetLimit(20, 4)
+	saturate(l)
+	clk.Advance(2 * time.Second)
+	l.Throttled(time.Second)
+	if got := l.Rate(); got > 20*headroom {
+		t.Errorf("after a 429 the rate is %v, over the ceiling 20 less the headroom", got)
+	}
+}
+
 // A 429 soon after the limiter had its whole burst, once the rate has been
 // through a 429, is the server refusing a burst: the burst is halved, the rate
 // kept; the burst grows back by about one call per second.
