@@ -239,9 +239,14 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 		if pace := l.accepted.recent(now, measureFor); pace > 0 {
 			sending = min(sending, pace)
 		}
+		// Only a limiter sending all it may (saturated) learns that a rate is not
+		// good: callers sending little say nothing of what the server grants.
+		saturated := len(l.queue) > 0 || l.tokens < 1
 		if measured, span := l.accepted.rate(now, l.serverBurst); span >= measureFor {
-			l.good = min(measured, sending) * headroom
-		} else if sending <= l.good/headroom {
+			if m := min(measured, sending) * headroom; saturated || m > l.good {
+				l.good = m
+			}
+		} else if saturated && sending <= l.good/headroom {
 			// Too soon to measure, at a rate known good: it no longer is (the
 			// server lowered its rate, or a storm).
 			l.good = 0

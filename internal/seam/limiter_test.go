@@ -259,6 +259,24 @@ func TestLimiterStorm(t *testing.T) {
 	}
 }
 
+// A 429 while the callers send little (say, another client of the same key
+// drained the server's bucket) does not teach the limiter that the rate it
+// knows good is not.
+func TestLimiterLearnsNothingFromAFewCalls(t *testing.T) {
+	l, clk, _ := newTestLimiter(50, 10)
+	accept(l, clk, 970, 20*time.Second)
+	saturate(l)
+	clk.Advance(time.Second) // 48.5 tokens: idle, nobody waiting
+	l.throttled = true
+	l.full = clk.Now().Add(-time.Minute)
+	accept(l, clk, 10, 5*time.Second) // two calls a second
+	clk.Advance(100 * time.Millisecond)
+	l.Throttled(time.Second)
+	if got := l.Rate(); got < 47 {
+		t.Errorf("after a 429 among a few calls the rate is %v, want it kept near 48.5", got)
+	}
+}
+
 // A rate known good over a higher limit does not lift the rate over a lower one.
 func TestLimiterKeepsUnderTheCeiling(t *testing.T) {
 	l, clk, _ := newTestLimiter(50, 10)
