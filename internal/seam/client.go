@@ -282,7 +282,7 @@ func (c *Client) send(ctx context.Context, route string, payload []byte, n int) 
 	if fb, ok := c.limiter.(RateFeedback); ok && a.err == nil {
 		switch {
 		case a.status == http.StatusTooManyRequests:
-			fb.Throttled()
+			fb.Throttled(parseRetryAfter(a.header.Get("Retry-After"), time.Now()))
 		case a.status < 300:
 			fb.Accepted()
 		}

@@ -2,6 +2,7 @@ package seam
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 )
@@ -30,9 +31,10 @@ func priorityOf(ctx context.Context) Priority {
 }
 
 // RateFeedback is implemented by limiters that adapt to the server: the client
-// reports each answer that says the server throttled it (429) or accepted a call.
+// reports each answer that says the server throttled it (429, with its
+// Retry-After, 0 if none) or accepted a call.
 type RateFeedback interface {
-	Throttled()
+	Throttled(retryAfter time.Duration)
 	Accepted()
 }
 
@@ -47,47 +49,76 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// AdaptiveLimiter is a token bucket for one connection with two properties a
-// plain rate.Limiter lacks:
+// AdaptiveLimiter is a token bucket for one connection with properties a plain
+// rate.Limiter lacks:
 //
 //   - Priority. rate.Limiter serves waiters by reservation time, so a suspension
 //     queued behind a thousand creates waits for all of them. Here the next token
 //     always goes to the most urgent waiter (revocations first), then in arrival
-//     order. A Retry-After pause (the client's) still applies to everyone.
-//   - It finds the server's rate. The configured rate is a ceiling, not a promise
-//     (Seam does not publish its limits). On a 429 the rate is cut (multiplicative
-//     decrease, at most once per window so one burst of 429s is one cut); each
-//     accepted call raises it back (additive increase) toward the ceiling. This is
-//     AIMD, the scheme of TCP and, in spirit, of the AWS SDKs' adaptive retry mode,
-//     with TCP's two phases: until the first 429 the rate climbs fast (the ceiling
-//     may well be right); after one it climbs slowly, because every 429 costs a
-//     Retry-After pause of the whole connection, a full second of calls for a
-//     server that rounds up. An isolated 429 steps the rate just under where it
-//     came; another soon after a cut means the rate is still far off, and cuts deep.
-//     Far under the rate of the last 429 the climb stays fast.
-//   - It finds the server's burst too. A connection told a larger burst than the
-//     server allows meets a 429 after every pause, whatever its rate: each 429
-//     halves the burst, which grows back by one call per second. A 429 while the
-//     limiter was not saturated (it had tokens left and nobody waiting) was the
-//     burst's fault, not the rate's: only the burst is cut.
+//     order.
+//   - It finds the server's rate by measuring it. The configured rate is a
+//     ceiling, not a promise (Seam does not publish its limits), and every 429
+//     costs a Retry-After pause of the whole connection: a full second for a
+//     server that rounds up, 5% of a 20 s batch. So the rate must be found in one
+//     or two 429s and then kept just under. Multiplying alone cannot do that: AIMD
+//     either steps down a little and meets 429 after 429, or cuts deep and crawls
+//     back. Instead: a server's bucket never holds more than its burst, so over
+//     any stretch it accepts at most its burst plus its rate times the stretch,
+//     and when it answers 429 its bucket is empty, so over the stretch since it
+//     was last full it accepted exactly that. (accepted − burst) ÷ stretch,
+//     largest over the stretches ending at a 429 (acceptLog.rate), is its rate,
+//     measured; over stretches without a 429 it is a rate the server is known to
+//     grant. After a 429 the rate goes back to just under the best known good
+//     (headroom), as TCP CUBIC goes back under the window of its last loss and
+//     the AWS SDKs' adaptive mode under the rate it measured, and from there
+//     climbs very slowly (settledClimb): the server is probed again every minute
+//     or so, not every few seconds. Only when nothing is known (the first 429 of
+//     a connection told far too much, or 429s too close together to measure) is
+//     the rate halved (blindCut), to climb briskly (probeClimb) until the next
+//     429 measures it.
+//   - It keeps the Retry-After pause itself. The client stops new calls at its
+//     gate; the limiter stops the calls already queued past it, which would meet
+//     the server's empty bucket, each 429 extending the pause. It resumes without
+//     a burst: the bucket the server refilled meanwhile is the margin that lets a
+//     rate a little over the server's run long enough to be measured.
+//   - It finds the server's burst too, and keeps under it (headroom again: a burst
+//     the size of the server's leaves nothing for jitter). A 429 soon after the
+//     limiter had its whole burst, once the rate has been through a 429, is the
+//     burst's fault: the burst is halved and grows back by one call per second.
+//     The first 429 of a limit may be either's: both are cut.
 type AdaptiveLimiter struct {
 	mu      sync.Mutex
 	clock   clock
 	ceiling float64 // configured requests per second: never exceeded
 	rate    float64 // current rate
 	burst   float64 // configured
-	// burstCap is the burst in use: halved by each 429, it grows back toward burst.
+	// burstCap is the burst in use: halved by a 429 that is the burst's fault, it
+	// grows back toward the configured burst.
 	burstCap float64
 	tokens   float64
 	last     time.Time // of the last refill
-	cut      time.Time // of the last decrease
-	// throttled is set by the first 429: the rate then climbs slowly near knee,
-	// the rate that 429 came at.
-	throttled bool
-	knee      float64
-	queue     []*waiter // most urgent first, then arrival order
-	seq       uint64
-	changed   chan struct{} // closed when the head of the queue or the rate changes
+	// hold is the end of the last Retry-After pause: no token before it, and a 429
+	// before it answers a call sent before the pause, the same signal.
+	hold time.Time
+	// full is when the limiter last had its whole burst: a 429 soon after may be
+	// the burst's fault.
+	full time.Time
+	// accepted is when the server accepted the calls since the last pause or idle
+	// moment, to measure its rate.
+	accepted acceptLog
+	// serverBurst bounds the server's burst: the configured burst, and after a
+	// 429 no more than the server accepted since its bucket was last full.
+	serverBurst float64
+	// good is the highest rate the server is known to grant: measured at a 429,
+	// or kept up without one. Under it the rate climbs briskly, over it slowly.
+	good float64
+	// throttled is set by the first 429 since the limit was set; probing while
+	// the rate is under one a 429 blindly cut it to, with nothing known good.
+	throttled, probing bool
+
+	queue   []*waiter // most urgent first, then arrival order
+	seq     uint64
+	changed chan struct{} // closed when the head of the queue or the rate changes
 
 	// queued is called with the queue length when a waiter joins (tests).
 	queued func(n int)
@@ -99,41 +130,46 @@ type waiter struct {
 }
 
 const (
-	// headroom is the share of the configured rate the limiter sends at, at most.
-	// Two token buckets at exactly the same rate, the limiter's and the server's,
-	// with a network's jitter between them, disagree now and then: each time a
-	// 429 and a Retry-After pause of the whole connection. 3% under it they don't.
+	// headroom is the share of the configured or measured rate the limiter sends
+	// at, at most. Two token buckets at exactly the same rate, the limiter's and
+	// the server's, with a network's jitter between them, disagree now and then:
+	// each time a 429 and a Retry-After pause of the whole connection. 3% under it
+	// they don't.
 	headroom = 0.97
-	// decrease is the factor a 429 soon after the last cut multiplies the rate by:
-	// the server's rate is still well below.
-	decrease = 0.7
-	// step is the factor an isolated 429 multiplies the rate by: the rate was just
-	// over the server's.
-	step = 0.95
-	// repeatWithin is how soon after a cut a 429 counts as "soon".
-	repeatWithin = 5 * time.Second
-	// fastClimb and slowClimb are how much of the ceiling the rate regains per
-	// second of accepted calls, before the first 429 (or far under the ceiling,
-	// after a storm) and after it: 5% takes 20 s, so a connection at the server's
-	// rate meets a 429 about every 20 s instead of every few seconds.
+	// blindCut is the factor a 429 that measured nothing multiplies the rate by: the
+	// server's rate is below the one that drew it, by an unknown amount. Half is
+	// under it for a connection told up to twice the rate, and a connection told
+	// more meets another 429 within a second, which halves again.
+	blindCut = 0.5
+	// measureFor is the shortest stretch of accepted calls a 429 measures the rate
+	// over: over a shorter one the server's unknown burst weighs too much.
+	measureFor = time.Second
+	// fastClimb is how much of the ceiling the rate regains per second of accepted
+	// calls before the first 429: the ceiling may well be right.
 	fastClimb = 0.1
-	slowClimb = 0.0025
-	// fastBelow is the share of the knee (the rate of the last 429) under which the
-	// rate climbs fast even after a 429: a storm's cuts must not leave a connection
-	// crawling for minutes.
-	fastBelow = 0.85
-	// stormShare is the share of the ceiling under which the climb is fast whatever
-	// the knee: after a storm of 429s the knee itself is near the floor.
-	stormShare = 0.25
+	// probeClimb is the share of its rate the rate gains per second while nothing
+	// is known good, or under what is: the next 429 measures the rate, and comes
+	// within seconds.
+	probeClimb = 0.1
+	// settledClimb is the share of its rate the rate gains per second from a rate
+	// known good: from the headroom back to the server's rate takes 30 s, and only
+	// then does a 429 start to build up, so a connection sitting under the
+	// server's rate meets one about once a minute.
+	settledClimb = 0.001
 	// floorShare is the lowest rate, as a share of the ceiling: the limiter keeps
 	// probing even after a long storm.
 	floorShare = 0.05
+	// maxHold is the longest Retry-After the limiter holds its queue for; the
+	// client's gate, which fails a caller that cannot wait that long, keeps longer
+	// ones.
+	maxHold = 10 * time.Second
 )
 
 // NewAdaptiveLimiter allows up to rps calls per second with bursts of burst.
 func NewAdaptiveLimiter(rps float64, burst int) *AdaptiveLimiter {
 	l := &AdaptiveLimiter{clock: realClock{}, changed: make(chan struct{})}
 	l.last = l.clock.Now()
+	l.full = l.last
 	l.SetLimit(rps, burst)
 	l.tokens = l.burstCap
 	return l
@@ -154,8 +190,10 @@ func (l *AdaptiveLimiter) SetLimit(rps float64, burst int) {
 		l.rate = top
 	}
 	if rps != l.ceiling || float64(burst) != l.burst {
-		// A new limit is new information: climb fast again until a 429 says otherwise.
-		l.throttled, l.burstCap = false, float64(burst)
+		// A new limit is new information: climb fast again until a 429 says
+		// otherwise. What is known good of the server stays.
+		l.throttled, l.probing = false, false
+		l.burstCap, l.serverBurst = topBurst(float64(burst)), float64(burst)
 	}
 	l.ceiling, l.burst = rps, float64(burst)
 	l.tokens = min(l.tokens, l.burstCap)
@@ -176,49 +214,103 @@ func (l *AdaptiveLimiter) Rate() float64 {
 	return l.rate
 }
 
-// Throttled cuts the burst, and the rate if the limiter was saturated, after a 429:
-// once per window, since the 429s of calls already in flight when the first
-// arrived are the same signal.
-func (l *AdaptiveLimiter) Throttled() {
+// Throttled cuts the burst or the rate after a 429, and holds the queue for the
+// Retry-After. A 429 during the hold answers a call sent before it: the same
+// signal.
+func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.clock.Now()
-	if now.Sub(l.cut) < time.Duration(float64(time.Second)*max(1, l.burstCap)/l.rate) {
+	if now.Before(l.hold) {
 		return
 	}
 	l.refill(now)
-	saturated := len(l.queue) > 0 || l.tokens < 1
-	l.burstCap = max(1, l.burstCap/2)
-	l.tokens = min(l.tokens, 0)
-	if saturated {
-		factor := step
-		if l.throttled && now.Sub(l.cut) < repeatWithin {
-			factor = decrease
+	// Since the last pause (its bucket refilled meanwhile) the server accepted
+	// what it held then plus its rate: at least its burst.
+	calls, _ := l.accepted.pace(now)
+	l.serverBurst = min(l.serverBurst, calls)
+	if l.throttled && now.Sub(l.full) < measureFor {
+		// Soon after the limiter had its whole burst, and the rate has been through
+		// a 429 before: the burst's fault.
+		l.burstCap = max(1, l.burstCap/2)
+	} else {
+		// The rate's. The pace actually sent counts, not a rate never used.
+		sending := l.rate
+		if pace := l.accepted.recent(now, measureFor); pace > 0 {
+			sending = min(sending, pace)
 		}
-		l.knee, l.throttled = l.rate, true
-		l.rate = max(l.ceiling*floorShare, l.rate*factor)
+		// Only a limiter sending all it may (saturated) learns that a rate is not
+		// good: callers sending little say nothing of what the server grants.
+		saturated := len(l.queue) > 0 || l.tokens < 1
+		if measured, span := l.accepted.rate(now, l.serverBurst); span >= measureFor {
+			if m := min(measured, sending) * headroom; saturated || m > l.good {
+				l.good = m
+			}
+		} else if saturated && sending <= l.good/headroom {
+			// Too soon to measure, at a rate known good: it no longer is (the
+			// server lowered its rate, or a storm).
+			l.good = 0
+		}
+		// Back at a rate known good (or one within the headroom of half) the rate
+		// climbs slowly; with nothing known it climbs briskly from half until the
+		// next 429 measures it.
+		l.probing = l.good < sending*blindCut*headroom
+		l.rate = min(l.ceiling*headroom, max(l.ceiling*floorShare, sending*blindCut, l.good))
+		if !l.throttled { // a limit never tried may be the burst's fault too
+			l.burstCap = max(1, l.burstCap/2)
+		}
+		l.throttled = true
 	}
-	l.cut = now
+	// Without a Retry-After, the 429s of the calls already in flight are still the
+	// same signal: hold for as long as the burst takes to send.
+	l.hold = now.Add(max(min(retryAfter, maxHold), time.Duration(float64(time.Second)*l.burstCap/l.rate)))
+	// No burst after the pause: what the server refilled meanwhile is the margin
+	// that lets the rate be a little over the server's for a while before the
+	// next 429, long enough to measure it.
+	l.tokens, l.last = min(l.tokens, 0), l.hold
+	// The next 429 measures from the end of the pause: what the server accepted
+	// before may be at a rate it no longer grants.
+	l.accepted.reset()
 	l.signal()
 }
 
-// Accepted raises the rate back toward the ceiling: by fastClimb of the ceiling per
-// second's worth of accepted calls until the first 429 or far under its rate, by
-// slowClimb near it; and the burst by one call per second's worth.
+// Accepted records the call, raises what is known good, and raises the rate
+// toward the ceiling: by fastClimb of the ceiling per second's worth of accepted
+// calls until the first 429, by probeClimb of the rate under the rate known good,
+// by settledClimb over it; and the burst by one call per second's worth.
 func (l *AdaptiveLimiter) Accepted() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	climb := fastClimb
-	if l.throttled && l.rate >= l.knee*fastBelow && l.rate >= l.ceiling*stormShare {
-		climb = slowClimb
+	now := l.clock.Now()
+	if now.Before(l.hold) {
+		return // sent before the pause, at the rate the 429 was about
+	}
+	l.accepted.add(now)
+	// The server granted this much over the calls the log keeps, whatever its
+	// burst (a lower bound: no 429 says its bucket is empty now).
+	if calls, span := l.accepted.pace(now); span >= measureFor {
+		l.good = max(l.good, (calls-l.serverBurst)/span.Seconds())
+	}
+	climb := l.ceiling * fastClimb
+	switch {
+	case !l.throttled:
+	case l.probing || l.rate < l.good:
+		climb = l.rate * probeClimb
+	default:
+		climb = l.rate * settledClimb
 	}
 	if top := l.ceiling * headroom; l.rate < top {
-		l.rate = min(top, l.rate+l.ceiling*climb/l.rate)
+		l.rate = min(top, l.rate+climb/l.rate)
 	}
-	if l.burstCap < l.burst {
-		l.burstCap = min(l.burst, l.burstCap+1/l.rate)
+	if top := topBurst(l.burst); l.burstCap < top {
+		l.burstCap = min(top, l.burstCap+1/l.rate)
 	}
 }
+
+// topBurst is the most of a configured burst the limiter sends at once: the
+// headroom again, since a burst the size of the server's leaves nothing for
+// jitter, but at least one call.
+func topBurst(burst float64) float64 { return max(1, burst*headroom) }
 
 // Wait blocks until a token is available for ctx's priority and every more urgent
 // or earlier waiter has had one, or ctx ends.
@@ -231,18 +323,14 @@ func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
 		l.queued(len(l.queue))
 	}
 	for {
-		now := l.clock.Now()
-		l.refill(now)
-		head := l.queue[0] == w
-		if head && l.tokens >= 1 {
-			l.tokens--
-			l.remove(w)
+		got, head, next := l.take(w)
+		if got {
 			l.mu.Unlock()
 			return nil
 		}
 		var timer <-chan time.Time
 		if head {
-			timer = l.clock.After(time.Duration((1 - l.tokens) / l.rate * float64(time.Second)))
+			timer = l.clock.After(next)
 		}
 		changed := l.changed
 		l.mu.Unlock()
@@ -257,6 +345,34 @@ func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
 		}
 		l.mu.Lock()
 	}
+}
+
+// take gives w a token if it heads the queue and one is there (and removes it
+// from the queue); otherwise head says whether w is next, and next how long
+// until a token. The caller holds mu.
+func (l *AdaptiveLimiter) take(w *waiter) (got, head bool, next time.Duration) {
+	now := l.clock.Now()
+	l.refill(now)
+	if l.queue[0] != w {
+		return false, false, 0
+	}
+	if now.Before(l.hold) {
+		return false, true, l.hold.Sub(now)
+	}
+	if l.tokens >= l.burstCap {
+		// Idle: the server's bucket has likely refilled too, and a stretch of
+		// calls measures its rate from here.
+		l.full = now
+		l.accepted.reset()
+	}
+	if l.tokens >= 1 {
+		l.tokens--
+		l.remove(w)
+		return true, true, 0
+	}
+	// Rounded up, and a nanosecond more: a timer that fires a hair early would find
+	// the token still short and spin.
+	return false, true, time.Duration(math.Ceil((1-l.tokens)/l.rate*float64(time.Second))) + 1
 }
 
 // refill adds the tokens earned since the last refill.

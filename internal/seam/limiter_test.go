@@ -56,10 +56,24 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.timers = kept
 }
 
+// AdvanceToNext advances to the earliest timer, firing it.
+func (c *fakeClock) AdvanceToNext() {
+	c.mu.Lock()
+	next := c.timers[0].at
+	for _, t := range c.timers[1:] {
+		if t.at.Before(next) {
+			next = t.at
+		}
+	}
+	d := next.Sub(c.now)
+	c.mu.Unlock()
+	c.Advance(d)
+}
+
 func newTestLimiter(rps float64, burst int) (*AdaptiveLimiter, *fakeClock, chan int) {
 	clk := newFakeClock()
 	l := NewAdaptiveLimiter(rps, burst)
-	l.clock, l.last = clk, clk.Now()
+	l.clock, l.last, l.full = clk, clk.Now(), clk.Now()
 	queued := make(chan int, 100)
 	l.queued = func(n int) { queued <- n }
 	return l, clk, queued
@@ -144,43 +158,100 @@ func saturate(l *AdaptiveLimiter) {
 	l.tokens, l.last = 0, l.clock.Now()
 }
 
-func TestLimiterAdaptsToThrottling(t *testing.T) {
-	l, clk, _ := newTestLimiter(50, 10)
-	saturate(l)
-	l.Throttled()
-	if got := l.Rate(); math.Abs(got-50*headroom*step) > 1e-9 {
-		t.Fatalf("after an isolated 429 the rate is %v, want %v", got, 50*headroom*step)
-	}
-	l.Throttled() // the same burst of 429s: no second cut
-	if got := l.Rate(); math.Abs(got-50*headroom*step) > 1e-9 {
-		t.Errorf("a second 429 in the same window cut again: %v", got)
-	}
-	clk.Advance(time.Second)
-	saturate(l)
-	l.Throttled()
-	if got := l.Rate(); math.Abs(got-50*headroom*step*decrease) > 1e-9 {
-		t.Errorf("a 429 soon after a cut: rate %v, want the deep cut to %v", got, 50*headroom*step*decrease)
-	}
-	clk.Advance(repeatWithin)
-	before := l.Rate()
-	saturate(l)
-	l.Throttled()
-	if got := l.Rate(); math.Abs(got-before*step) > 1e-9 {
-		t.Errorf("a 429 long after the last cut: rate %v, want the step to %v", got, before*step)
-	}
-	for range 10000 {
+// accept reports n calls accepted evenly over d, as a server would answer them.
+func accept(l *AdaptiveLimiter, clk *fakeClock, n int, d time.Duration) {
+	for range n {
+		clk.Advance(d / time.Duration(n))
 		l.Accepted()
 	}
-	if got := l.Rate(); got != 50*headroom {
-		t.Errorf("accepted calls raise the rate back to the ceiling less the headroom, never above: %v", got)
+}
+
+func near(got, want float64) bool { return math.Abs(got-want) < 1e-6*max(1, want) }
+
+// Told twice the rate of a server of 50 rps with a burst of 10: the first 429
+// measures nothing and halves the rate; the next, a second after the pause,
+// measures the server's rate and the limiter settles just under it.
+func TestLimiterCutsBlindThenMeasures(t *testing.T) {
+	l, clk, _ := newTestLimiter(100, 10)
+	// At 97 rps the server's bucket (10, refilled at 50) lasts 0.21 s: 20 calls.
+	accept(l, clk, 20, 210*time.Millisecond)
+	l.Throttled(time.Second)
+	if got, want := l.Rate(), 100*headroom*blindCut; !near(got, want) {
+		t.Fatalf("after a 429 that measured nothing the rate is %v, want half: %v", got, want)
 	}
-	for range 100 {
-		clk.Advance(time.Second)
+	if !l.probing {
+		t.Error("nothing is known good, yet the rate is not probing")
+	}
+	clk.Advance(100 * time.Millisecond)
+	l.Accepted() // a call sent before the pause: not counted, no climb
+	l.Throttled(time.Second)
+	if got := l.Rate(); !near(got, 100*headroom*blindCut) {
+		t.Errorf("a 429 during the pause cut again: %v", got)
+	}
+
+	clk.Advance(900 * time.Millisecond) // the end of the pause
+	// From the full bucket: 10 calls, then 50 per second; sent at 60 rps the
+	// server answers 429 after a second.
+	accept(l, clk, 60, time.Second)
+	clk.Advance(20 * time.Millisecond) // the next call's 429
+	l.Throttled(time.Second)
+	if got, want := l.Rate(), 50*headroom; math.Abs(got-want) > want/100 {
+		t.Errorf("after a 429 a second after the pause the rate is %v, want the server's measured, less the headroom: %v", got, want)
+	}
+	if l.probing {
+		t.Error("the rate was measured, yet it is still probing")
+	}
+
+	// Settled: a second of calls raises it by settledClimb only.
+	clk.Advance(time.Second)
+	before := l.Rate()
+	accept(l, clk, 48, time.Second)
+	if got, want := l.Rate()-before, 48*headroom*settledClimb; math.Abs(got-want) > 0.01 {
+		t.Errorf("a settled rate climbs %v per second, want about %v", got, want)
+	}
+}
+
+// Told the real rate after a batch at it, then twice: the first 429 sends the
+// rate back to the one known good, and it stays there.
+func TestLimiterGoesBackToTheRateKnownGood(t *testing.T) {
+	l, clk, _ := newTestLimiter(50, 10)
+	accept(l, clk, 970, 20*time.Second) // 48.5 rps without a 429
+	clk.Advance(5 * time.Second)
+	l.SetLimit(100, 20)
+	if got := l.Rate(); got != 100*headroom {
+		t.Fatalf("a new limit: rate %v, want the new ceiling less the headroom", got)
+	}
+	if err := l.Wait(context.Background()); err != nil { // idle: a fresh stretch
+		t.Fatal(err)
+	}
+	saturate(l)
+	accept(l, clk, 12, 80*time.Millisecond)
+	l.Throttled(time.Second)
+	if got := l.Rate(); got < 48 || got > 48.5 {
+		t.Errorf("after the first 429 at the new limit the rate is %v, want back at about 48.5", got)
+	}
+	if l.probing {
+		t.Error("back at a rate known good, yet probing")
+	}
+}
+
+// A storm: 429 after 429 with nothing accepted between. What was known good no
+// longer is; the rate halves down to its floor, then climbs briskly.
+func TestLimiterStorm(t *testing.T) {
+	l, clk, _ := newTestLimiter(50, 10)
+	accept(l, clk, 485, 10*time.Second)
+	for range 20 {
 		saturate(l)
-		l.Throttled()
+		l.Throttled(time.Second)
+		clk.Advance(time.Second)
 	}
-	if got := l.Rate(); got < 50*floorShare {
-		t.Errorf("the rate fell under its floor: %v", got)
+	if got := l.Rate(); !near(got, 50*floorShare) {
+		t.Errorf("after a storm the rate is %v, want its floor %v", got, 50*floorShare)
+	}
+	before := l.Rate()
+	accept(l, clk, 10, 4*time.Second) // four seconds at the floor
+	if got, want := l.Rate()-before, 4*before*probeClimb; math.Abs(got-want) > 0.01 {
+		t.Errorf("after a storm the rate climbs %v in four seconds, want the probe's %v", got, want)
 	}
 	l.SetLimit(20, 5)
 	if got, burst := l.Limit(); got != 20 || burst != 5 || l.Rate() > 20 {
@@ -188,70 +259,144 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 	}
 }
 
-// A 429 while the limiter had tokens to spare and nobody waiting is the server
-// refusing a burst: the burst is halved, the rate kept; the burst grows back by
-// about one call per second.
-func TestLimiterFindsTheServersBurst(t *testing.T) {
-	l, _, _ := newTestLimiter(100, 20)
-	l.Throttled()
-	if got := l.Rate(); got != 100*headroom {
-		t.Errorf("a 429 of a burst cut the rate to %v", got)
-	}
-	l.mu.Lock()
-	capAfter := l.burstCap
-	l.mu.Unlock()
-	if capAfter != 10 {
-		t.Errorf("burst after a 429: %v, want 10", capAfter)
-	}
-	for range 500 { // five seconds of calls at 100 rps
-		l.Accepted()
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.burstCap < 14 || l.burstCap > 16 {
-		t.Errorf("burst after five seconds of accepted calls: %v, want about 15", l.burstCap)
+// A 429 while the callers send little (say, another client of the same key
+// drained the server's bucket) does not teach the limiter that the rate it
+// knows good is not.
+func TestLimiterLearnsNothingFromAFewCalls(t *testing.T) {
+	l, clk, _ := newTestLimiter(50, 10)
+	accept(l, clk, 970, 20*time.Second)
+	saturate(l)
+	clk.Advance(time.Second) // 48.5 tokens: idle, nobody waiting
+	l.throttled = true
+	l.full = clk.Now().Add(-time.Minute)
+	accept(l, clk, 10, 5*time.Second) // two calls a second
+	clk.Advance(100 * time.Millisecond)
+	l.Throttled(time.Second)
+	if got := l.Rate(); got < 47 {
+		t.Errorf("after a 429 among a few calls the rate is %v, want it kept near 48.5", got)
 	}
 }
 
-// After the first 429 the rate climbs forty times slower: each 429 pauses the whole
-// connection, so finding the limit again soon costs more than climbing slowly.
-func TestLimiterClimbsSlowlyOnceThrottled(t *testing.T) {
-	climbAfter := func(throttle bool) float64 {
-		l, _, _ := newTestLimiter(50, 10)
-		l.mu.Lock()
-		l.rate = 25
-		l.mu.Unlock()
-		if throttle { // a 429 at 25 rps
-			saturate(l)
-			l.Throttled()
-			l.mu.Lock()
-			l.rate = 25
-			l.mu.Unlock()
-		}
-		for range 25 { // one second of accepted calls at 25 rps
-			l.Accepted()
-		}
-		return l.Rate() - 25
-	}
-	fast, slow := climbAfter(false), climbAfter(true)
-	if fast < 4.5 || fast > 5.5 {
-		t.Errorf("before any 429: +%.2f rps per second, want about %v", fast, 50*fastClimb)
-	}
-	if slow < 0.1 || slow > 0.15 {
-		t.Errorf("near the rate of the last 429: +%.2f rps per second, want about %v", slow, 50*slowClimb)
-	}
-
+// A rate known good over a higher limit does not lift the rate over a lower one.
+func TestLimiterKeepsUnderTheCeiling(t *testing.T) {
 	l, clk, _ := newTestLimiter(50, 10)
-	for range 40 { // a storm: many cuts, down to the floor
-		clk.Advance(time.Second)
-		saturate(l)
-		l.Throttled()
+	accept(l, clk, 970, 20*time.Second)
+	l.SetLimit(20, 4)
+	saturate(l)
+	clk.Advance(2 * time.Second)
+	l.Throttled(time.Second)
+	if got := l.Rate(); got > 20*headroom {
+		t.Errorf("after a 429 the rate is %v, over the ceiling 20 less the headroom", got)
 	}
-	before := l.Rate()
-	for range int(before) {
-		l.Accepted()
+}
+
+// A 429 soon after the limiter had its whole burst, once the rate has been
+// through a 429, is the server refusing a burst: the burst is halved, the rate
+// kept; the burst grows back by about one call per second.
+func TestLimiterFindsTheServersBurst(t *testing.T) {
+	l, clk, _ := newTestLimiter(100, 20)
+	l.throttled = true
+	l.Throttled(time.Second)
+	if got := l.Rate(); got != 100*headroom {
+		t.Errorf("a 429 of a burst cut the rate to %v", got)
 	}
-	if got := l.Rate() - before; got < 3 {
-		t.Errorf("far under the ceiling after a storm: +%.2f rps per second, want the fast climb", got)
+	if got, want := l.burstCap, topBurst(20)/2; got != want {
+		t.Errorf("burst after a 429: %v, want %v", got, want)
+	}
+	clk.Advance(time.Second)
+	accept(l, clk, 500, 5*time.Second) // five seconds of calls at 100 rps
+	if l.burstCap < 14 || l.burstCap > 16 {
+		t.Errorf("burst after five seconds of accepted calls: %v, want about 15", l.burstCap)
+	}
+	if got := topBurst(1); got != 1 {
+		t.Errorf("a burst of one keeps one call: %v", got)
+	}
+}
+
+// Nothing leaves the queue before the Retry-After is over, and then without a
+// burst.
+func TestLimiterHoldsForRetryAfter(t *testing.T) {
+	l, clk, queued := newTestLimiter(10, 5)
+	l.Throttled(2 * time.Second)
+	done := make(chan time.Duration, 2)
+	start := clk.Now()
+	for range 2 {
+		go func() {
+			if err := l.Wait(context.Background()); err != nil {
+				t.Error(err)
+			}
+			done <- clk.Now().Sub(start)
+		}()
+		<-queued
+	}
+	var got []time.Duration
+	for len(got) < 2 {
+		select {
+		case <-clk.registered:
+			clk.AdvanceToNext()
+		case d := <-done:
+			got = append(got, d)
+		}
+	}
+	if got[0] < 2*time.Second || got[1]-got[0] < 90*time.Millisecond {
+		t.Errorf("calls left the queue at %v after a 429 with Retry-After 2s at 5 rps, want the first after 2s and the next a token later", got)
+	}
+}
+
+func TestAcceptLogRate(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms ...int) *acceptLog {
+		a := &acceptLog{}
+		for _, m := range ms {
+			a.add(t0.Add(time.Duration(m) * time.Millisecond))
+		}
+		return a
+	}
+	even := func(n int, every time.Duration) []int {
+		ms := make([]int, n)
+		for i := range ms {
+			ms[i] = int(time.Duration(i) * every / time.Millisecond)
+		}
+		return ms
+	}
+	for _, tc := range []struct {
+		name  string
+		log   *acceptLog
+		now   int // ms
+		burst float64
+		rate  float64
+		span  time.Duration
+	}{
+		{"empty", at(), 1000, 10, 0, 0},
+		{"no more than the burst", at(0, 10, 20), 1000, 10, 0, 0},
+		// 60 calls over 1 s (one every 1/60 s, the last 1/60 s before now), burst
+		// 10: the server's 50 per second.
+		{"a second at 60 rps, burst 10", at(even(60, time.Second/60)...), 1000, 10, 50, time.Second},
+		// An idle stretch, then a second at 60: the stretches from before the gap
+		// give less, the best starts after it.
+		{"idle first", at(append([]int{-5000, -4000}, even(60, time.Second/60)...)...), 1000, 10, 50, time.Second},
+		{"reset", func() *acceptLog { a := at(even(60, time.Second/60)...); a.reset(); return a }(), 1000, 10, 0, 0},
+	} {
+		rate, span := tc.log.rate(t0.Add(time.Duration(tc.now)*time.Millisecond), tc.burst)
+		if math.Abs(rate-tc.rate) > 0.01 || span != tc.span {
+			t.Errorf("%s: rate %v over %v, want %v over %v", tc.name, rate, span, tc.rate, tc.span)
+		}
+	}
+}
+
+// The log keeps the last logSize calls: older ones no longer count.
+func TestAcceptLogWraps(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := &acceptLog{}
+	for i := range 3 * logSize {
+		a.add(t0.Add(time.Duration(i) * 10 * time.Millisecond)) // 100 per second
+	}
+	now := t0.Add(time.Duration(3*logSize) * 10 * time.Millisecond)
+	calls, span := a.pace(now)
+	if calls != logSize || span != time.Duration(logSize)*10*time.Millisecond {
+		t.Errorf("pace: %v calls over %v, want the last %d over %v", calls, span, logSize, time.Duration(logSize)*10*time.Millisecond)
+	}
+	if rate, _ := a.rate(now, 0); math.Abs(rate-100) > 0.01 {
+		t.Errorf("rate %v, want 100", rate)
 	}
 }
