@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
@@ -156,15 +157,40 @@ func (r *AcsUserReconciler) clusterConnectionUsersIn(ctx context.Context, ns cli
 }
 
 // specChangedOrBecameReady passes the connection events that may unblock its users: a
-// new spec, or Seam accepting the key again. A connection flapping to not-ready does
-// not wake thousands of users up; their own calls will tell them.
+// change to the part of the spec they depend on, or Seam accepting the key again. A
+// connection flapping to not-ready does not wake thousands of users up; their own
+// calls will tell them. Nor does a change to its rate limit or webhook alone: the
+// limiter takes a new rate at the connection's next call, and waking every user
+// would queue thousands of reconciles ahead of the work a higher rate was for.
 func specChangedOrBecameReady() predicate.Predicate {
-	return predicate.Or(
-		predicate.GenerationChangedPredicate{},
-		predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-			return !connectionReady(e.ObjectOld) && connectionReady(e.ObjectNew)
-		}},
-	)
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return usersDependOnChange(e.ObjectOld, e.ObjectNew) || !connectionReady(e.ObjectOld) && connectionReady(e.ObjectNew)
+	}}
+}
+
+// usersDependOnChange reports whether a connection's spec changed in a field its
+// users' reconciles read: anything but rateLimit and webhook.
+func usersDependOnChange(oldObj, newObj client.Object) bool {
+	if oldObj.GetGeneration() == newObj.GetGeneration() {
+		return false
+	}
+	switch o := oldObj.(type) {
+	case *seamv1alpha1.SeamConnection:
+		n, ok := newObj.(*seamv1alpha1.SeamConnection)
+		return !ok || differsBeyond(o.Spec, n.Spec, func(s *seamv1alpha1.SeamConnectionSpec) { s.RateLimit, s.Webhook = nil, nil })
+	case *seamv1alpha1.ClusterSeamConnection:
+		n, ok := newObj.(*seamv1alpha1.ClusterSeamConnection)
+		return !ok || differsBeyond(o.Spec, n.Spec, func(s *seamv1alpha1.ClusterSeamConnectionSpec) { s.RateLimit, s.Webhook = nil, nil })
+	}
+	return true
+}
+
+// differsBeyond compares two specs (values: ignore changes copies) once ignore has
+// emptied the fields that don't count.
+func differsBeyond[S any](a, b S, ignore func(*S)) bool {
+	ignore(&a)
+	ignore(&b)
+	return !equality.Semantic.DeepEqual(a, b)
 }
 
 func connectionReady(o client.Object) bool {
