@@ -17,17 +17,22 @@ const heapTopEntries = 12
 // liveMemory forces a GC in the manager (through /debug/pprof/heap?gc=1) and then
 // reads its live heap (go_memstats_heap_alloc_bytes: the bytes of the objects the
 // GC kept, without the garbage a peak includes or the free space of partly used
-// spans heap_inuse counts) and its RSS. The profile it fetched comes back too.
-func (r *sizeRun) liveMemory(ctx context.Context) (heap, rss float64, prof []byte, err error) {
+// spans heap_inuse counts), its RSS, and the anonymous part of the RSS (the rest
+// is the binary's pages, which the kernel can drop and read again). The profile it
+// fetched comes back too.
+func (r *sizeRun) liveMemory(ctx context.Context) (heap, rss, anon float64, prof []byte, err error) {
 	if prof, err = r.heapProfile(ctx); err != nil {
-		return 0, 0, nil, err
+		return 0, 0, 0, nil, err
 	}
 	samples, err := r.st.managerMetrics(ctx)
 	if err != nil {
-		return 0, 0, nil, err
+		return 0, 0, 0, nil, err
 	}
-	rss, err = currentRSS(r.st.manager.Pid())
-	return value(samples, "go_memstats_heap_alloc_bytes"), rss, prof, err
+	if rss, err = currentRSS(r.st.manager.Pid()); err != nil {
+		return 0, 0, 0, nil, err
+	}
+	anon, err = procStatus(r.st.manager.Pid(), "RssAnon")
+	return value(samples, "go_memstats_heap_alloc_bytes"), rss, anon, prof, err
 }
 
 // heapProfile fetches the manager's heap profile after a GC.
@@ -52,7 +57,7 @@ func (r *sizeRun) heapProfile(ctx context.Context) ([]byte, error) {
 func (r *sizeRun) profile(ctx context.Context) error {
 	var prof []byte
 	var err error
-	if r.res.liveHeap, r.res.liveRSS, prof, err = r.liveMemory(ctx); err != nil {
+	if r.res.liveHeap, r.res.liveRSS, r.res.liveAnon, prof, err = r.liveMemory(ctx); err != nil {
 		return err
 	}
 	path := filepath.Join(r.res.logDir, "heap.pb.gz")

@@ -66,7 +66,7 @@ func (r *sizeRun) phases(ctx context.Context) error {
 		return err
 	}
 	r.tracker = t
-	if r.res.baseHeap, _, _, err = r.liveMemory(ctx); err != nil {
+	if r.res.baseHeap, _, _, _, err = r.liveMemory(ctx); err != nil {
 		return err
 	}
 	steps := []step{{"converge", r.converge}, {"resync", r.resync}, {"heap profile", r.profile}}

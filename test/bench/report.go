@@ -34,7 +34,7 @@ type result struct {
 
 	// baseHeap is the live heap before the first AcsUser; liveHeap and liveRSS after
 	// the resync window, with every user converged (both right after a forced GC).
-	baseHeap, liveHeap, liveRSS float64
+	baseHeap, liveHeap, liveRSS, liveAnon float64
 	// heapTop is the top of the manager's heap profile (inuse_space) at that moment.
 	heapTop []string
 
