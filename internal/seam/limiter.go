@@ -66,8 +66,10 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     any stretch it accepts at most its burst plus its rate times the stretch,
 //     and when it answers 429 its bucket is empty, so over the stretch since it
 //     was last full it accepted exactly that. (accepted − burst) ÷ stretch,
-//     largest over the stretches ending at a 429 (acceptLog.rate), is its rate,
-//     measured; over stretches without a 429 it is a rate the server is known to
+//     largest over the stretches of a second or more ending at a 429
+//     (acceptLog.rate), is its rate, measured (over shorter ones an error in the
+//     burst weighs too much, and the largest is often one of them: a 429 that
+//     measured nothing); over stretches without a 429 it is a rate the server is known to
 //     grant. After a 429 the rate goes back to just under the best known good
 //     (headroom), as TCP CUBIC goes back under the window of its last loss and
 //     the AWS SDKs' adaptive mode under the rate it measured, and from there
@@ -107,8 +109,16 @@ type AdaptiveLimiter struct {
 	// moment, to measure its rate.
 	accepted acceptLog
 	// serverBurst bounds the server's burst: the configured burst, and after a
-	// 429 no more than the server accepted since its bucket was last full.
+	// 429 no more than the server accepted since its bucket was last surely full.
 	serverBurst float64
+	// sent is when the limiter last gave a token; fromFull counts the calls
+	// accepted since the server's bucket was last surely full (the end of a pause,
+	// or a call after a quiet second), if fullKnown. Only those bound its burst: an
+	// idle moment of the limiter's own bucket, deeper than the server's, says
+	// nothing of the server's.
+	sent      time.Time
+	fromFull  float64
+	fullKnown bool
 	// good is the highest rate the server is known to grant: measured at a 429,
 	// or kept up without one. Under it the rate climbs briskly, over it slowly.
 	good float64
@@ -225,10 +235,15 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 		return
 	}
 	l.refill(now)
-	// Since the last pause (its bucket refilled meanwhile) the server accepted
-	// what it held then plus its rate: at least its burst.
-	calls, _ := l.accepted.pace(now)
-	l.serverBurst = min(l.serverBurst, calls)
+	// Since the last pause or quiet second (its bucket refilled meanwhile) the
+	// server accepted what it held then plus its rate: at least its burst. Not
+	// since the limiter's own bucket was last full: with a deeper burst than the
+	// server's it fills while the server's is still empty, and a bound from there
+	// (a 429 a few calls after it) puts the burst too low and every rate measured
+	// with it too high, a 429 every few seconds.
+	if l.fullKnown {
+		l.serverBurst = min(l.serverBurst, max(1, l.fromFull))
+	}
 	if l.throttled && now.Sub(l.full) < measureFor {
 		// Soon after the limiter had its whole burst, and the rate has been through
 		// a 429 before: the burst's fault.
@@ -242,7 +257,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 		// Only a limiter sending all it may (saturated) learns that a rate is not
 		// good: callers sending little say nothing of what the server grants.
 		saturated := len(l.queue) > 0 || l.tokens < 1
-		if measured, span := l.accepted.rate(now, l.serverBurst); span >= measureFor {
+		if measured, span := l.accepted.rate(now, l.serverBurst, measureFor); span >= measureFor {
 			if m := min(measured, sending) * headroom; saturated || m > l.good {
 				l.good = m
 			}
@@ -271,6 +286,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 	// The next 429 measures from the end of the pause: what the server accepted
 	// before may be at a rate it no longer grants.
 	l.accepted.reset()
+	l.fromFull, l.fullKnown = 0, true
 	l.signal()
 }
 
@@ -286,6 +302,7 @@ func (l *AdaptiveLimiter) Accepted() {
 		return // sent before the pause, at the rate the 429 was about
 	}
 	l.accepted.add(now)
+	l.fromFull++
 	// The server granted this much over the calls the log keeps, whatever its
 	// burst (a lower bound: no 429 says its bucket is empty now).
 	if calls, span := l.accepted.pace(now); span >= measureFor {
@@ -366,6 +383,11 @@ func (l *AdaptiveLimiter) take(w *waiter) (got, head bool, next time.Duration) {
 		l.accepted.reset()
 	}
 	if l.tokens >= 1 {
+		if now.Sub(l.sent) >= measureFor {
+			// Quiet for a second: the server's bucket is full again.
+			l.fromFull, l.fullKnown = 0, true
+		}
+		l.sent = now
 		l.tokens--
 		l.remove(w)
 		return true, true, 0
