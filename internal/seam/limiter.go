@@ -78,6 +78,18 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     a connection told far too much, or 429s too close together to measure) is
 //     the rate halved (blindCut), to climb briskly (probeClimb) until the next
 //     429 measures it.
+//     Two things keep a measure honest when the callers are not the steady queue
+//     the arithmetic assumes (a manager on busy cores, slow to start a batch and
+//     then fast, sends in bursts). The burst subtracted is a bound, often the
+//     configured one, twice the server's for a connection told 2×: over a two
+//     second stretch that puts the measure 10% low, so a rate known good that
+//     the measure's error could cover stays known good (else the rate settles
+//     10% under the server's for the rest of a batch: the settled pace takes
+//     minutes to climb that back). And a stretch during which the limiter's own bucket
+//     filled was not all spent at the server's rate (its bucket may have sat
+//     full): that measure is only a floor, and a rate known good well under what
+//     the server accepted in the second before the 429 (looseShare) climbs
+//     briskly from there to meet the next 429, which measures it.
 //   - It keeps the Retry-After pause itself. The client stops new calls at its
 //     gate; the limiter stops the calls already queued past it, which would meet
 //     the server's empty bucket, each 429 extending the pause. It resumes without
@@ -85,9 +97,13 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     rate a little over the server's run long enough to be measured.
 //   - It finds the server's burst too, and keeps under it (headroom again: a burst
 //     the size of the server's leaves nothing for jitter). A 429 soon after the
-//     limiter had its whole burst, once the rate has been through a 429, is the
-//     burst's fault: the burst is halved and grows back by one call per second.
-//     The first 429 of a limit may be either's: both are cut.
+//     limiter had its whole burst, once the rate has been through a 429, while
+//     the server accepted no more over the last second than a rate known good, is
+//     the burst's fault: the burst is halved and grows back by one call per
+//     second. (Callers that send in bursts faster than the server's rate fill the
+//     limiter's bucket again and again: their 429s are the rate's, and taking
+//     them for the burst's let the rate climb on through 429 after 429.) The
+//     first 429 of a limit may be either's: both are cut.
 type AdaptiveLimiter struct {
 	mu      sync.Mutex
 	clock   clock
@@ -161,6 +177,10 @@ const (
 	// is known good, or under what is: the next 429 measures the rate, and comes
 	// within seconds.
 	probeClimb = 0.1
+	// looseShare: a rate known good under this share of the pace the server
+	// accepted over the second before a 429, measured over a stretch when the
+	// callers did not keep the limiter busy, is too far under it to settle at.
+	looseShare = 0.8
 	// settledClimb is the share of its rate the rate gains per second from a rate
 	// known good: from the headroom back to the server's rate takes 30 s, and only
 	// then does a 429 start to build up, so a connection sitting under the
@@ -244,9 +264,12 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 	if l.fullKnown {
 		l.serverBurst = min(l.serverBurst, max(1, l.fromFull))
 	}
-	if l.throttled && now.Sub(l.full) < measureFor {
-		// Soon after the limiter had its whole burst, and the rate has been through
-		// a 429 before: the burst's fault.
+	if l.throttled && now.Sub(l.full) < measureFor && l.accepted.recent(now, measureFor)*headroom <= l.good {
+		// Soon after the limiter had its whole burst, the rate has been through a
+		// 429 before, and over the last second the server accepted no more than a
+		// rate known good: the burst's fault. (Callers that send in bursts faster
+		// than the server's rate have the limiter's bucket full again and again:
+		// their 429s are the rate's.)
 		l.burstCap = max(1, l.burstCap/2)
 	} else {
 		// The rate's. The pace actually sent counts, not a rate never used.
@@ -257,10 +280,26 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 		// Only a limiter sending all it may (saturated) learns that a rate is not
 		// good: callers sending little say nothing of what the server grants.
 		saturated := len(l.queue) > 0 || l.tokens < 1
+		// A measure is the server's rate only if the server's bucket was emptying
+		// all through its stretch. If the limiter's own bucket filled meanwhile, the
+		// callers sent less than the rate for a while, the server's bucket may have
+		// sat full, its refill lost, and the measure is a floor, maybe well under
+		// the server's rate (a manager slow to start a batch, then fast).
+		loose := false
 		if measured, span := l.accepted.rate(now, l.serverBurst, measureFor); span >= measureFor {
-			if m := min(measured, sending) * headroom; saturated || m > l.good {
+			// The burst is a bound, maybe over the server's (told more than it
+			// grants): the server's rate is at least the measure and at most the
+			// measure plus the burst's error over the stretch. A rate known good in
+			// that range stays; only one over it is no longer good (the server
+			// lowered its rate). Else a burst twice the server's (told 2×) has a
+			// measure over two seconds 10% low replace a rate known good.
+			m := min(measured, sending) * headroom
+			if most := (measured + (l.serverBurst-1)/span.Seconds()) * headroom; saturated && l.good > most {
 				l.good = m
+			} else {
+				l.good = max(l.good, m)
 			}
+			loose = l.full.After(now.Add(-span)) && l.good < looseShare*sending*headroom
 		} else if saturated && sending <= l.good/headroom {
 			// Too soon to measure, at a rate known good: it no longer is (the
 			// server lowered its rate, or a storm).
@@ -269,7 +308,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 		// Back at a rate known good (or one within the headroom of half) the rate
 		// climbs slowly; with nothing known it climbs briskly from half until the
 		// next 429 measures it.
-		l.probing = l.good < sending*blindCut*headroom
+		l.probing = l.good < sending*blindCut*headroom || loose
 		l.rate = min(l.ceiling*headroom, max(l.ceiling*floorShare, sending*blindCut, l.good))
 		if !l.throttled { // a limit never tried may be the burst's fault too
 			l.burstCap = max(1, l.burstCap/2)
@@ -377,14 +416,15 @@ func (l *AdaptiveLimiter) take(w *waiter) (got, head bool, next time.Duration) {
 		return false, true, l.hold.Sub(now)
 	}
 	if l.tokens >= l.burstCap {
-		// Idle: the server's bucket has likely refilled too, and a stretch of
-		// calls measures its rate from here.
 		l.full = now
-		l.accepted.reset()
 	}
 	if l.tokens >= 1 {
 		if now.Sub(l.sent) >= measureFor {
-			// Quiet for a second: the server's bucket is full again.
+			// Quiet for a second: the server's bucket is full again, and a stretch
+			// of calls measures its rate from here. Not from any moment the
+			// limiter's own bucket is full: callers that send in bursts fill it
+			// many times a second, and the log would never be a second long.
+			l.accepted.reset()
 			l.fromFull, l.fullKnown = 0, true
 		}
 		l.sent = now
