@@ -87,9 +87,11 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     10% under the server's for the rest of a batch: the settled pace takes
 //     minutes to climb that back). And a stretch during which the limiter's own bucket
 //     filled was not all spent at the server's rate (its bucket may have sat
-//     full): that measure is only a floor, and a rate known good well under what
-//     the server accepted in the second before the 429 (looseShare) climbs
-//     briskly from there to meet the next 429, which measures it.
+//     full): that measure is only a floor. If the rate known good is no more
+//     than a floor of the same stretch, or well under what the server accepted
+//     in the second before the 429 (looseShare), the rate climbs briskly from
+//     there to meet the next 429, which measures it; a rate known good from
+//     before (the last batch) is kept and settled at.
 //   - It keeps the Retry-After pause itself. The client stops new calls at its
 //     gate; the limiter stops the calls already queued past it, which would meet
 //     the server's empty bucket, each 429 extending the pause. It resumes without
@@ -138,6 +140,8 @@ type AdaptiveLimiter struct {
 	// good is the highest rate the server is known to grant: measured at a 429,
 	// or kept up without one. Under it the rate climbs briskly, over it slowly.
 	good float64
+	// goodAt is when calls accepted without a 429 last raised good.
+	goodAt time.Time
 	// throttled is set by the first 429 since the limit was set; probing while
 	// the rate is under one a 429 blindly cut it to, with nothing known good.
 	throttled, probing bool
@@ -299,7 +303,11 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 			} else {
 				l.good = max(l.good, m)
 			}
-			loose = l.full.After(now.Add(-span)) && l.good < looseShare*sending*headroom
+			// Loose, and nothing known good other than this stretch's own floor, or
+			// what is known well under what the server just accepted: probe on.
+			_, logSpan := l.accepted.pace(now)
+			loose = l.full.After(now.Add(-span)) &&
+				(l.goodAt.After(now.Add(-logSpan)) || l.good < looseShare*sending*headroom)
 		} else if saturated && sending <= l.good/headroom {
 			// Too soon to measure, at a rate known good: it no longer is (the
 			// server lowered its rate, or a storm).
@@ -345,7 +353,9 @@ func (l *AdaptiveLimiter) Accepted() {
 	// The server granted this much over the calls the log keeps, whatever its
 	// burst (a lower bound: no 429 says its bucket is empty now).
 	if calls, span := l.accepted.pace(now); span >= measureFor {
-		l.good = max(l.good, (calls-l.serverBurst)/span.Seconds())
+		if g := (calls - l.serverBurst) / span.Seconds(); g > l.good {
+			l.good, l.goodAt = g, now
+		}
 	}
 	climb := l.ceiling * fastClimb
 	switch {
