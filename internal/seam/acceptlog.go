@@ -42,16 +42,16 @@ func (a *acceptLog) recent(now time.Time, d time.Duration) float64 {
 }
 
 // rate is the largest (accepted − burst) ÷ stretch over the stretches from an
-// accepted call to now, and that stretch. A server that held at most burst calls
-// in its bucket at any moment cannot have accepted more than burst plus its rate
-// times the stretch: so this is at most its rate, and when its bucket is empty
-// now (it just answered 429) and the stretch starts when it was last full, it is
-// its rate. 0 if no call gives more than burst.
-func (a *acceptLog) rate(now time.Time, burst float64) (float64, time.Duration) {
+// accepted call to now at least shortest long, and that stretch. A server that
+// held at most burst calls in its bucket at any moment cannot have accepted more
+// than burst plus its rate times the stretch: so this is at most its rate, and
+// when its bucket is empty now (it just answered 429) and the stretch starts when
+// it was last full, it is its rate. 0 if no such stretch gives more than burst.
+func (a *acceptLog) rate(now time.Time, burst float64, shortest time.Duration) (float64, time.Duration) {
 	best, span := 0.0, time.Duration(0)
 	for k := 1; k <= min(a.n, logSize); k++ { // the last k calls
 		stretch := now.Sub(a.at[(a.n-k)%logSize])
-		if stretch <= 0 {
+		if stretch <= 0 || stretch < shortest {
 			continue
 		}
 		if r := (float64(k) - burst) / stretch.Seconds(); r > best {

@@ -66,8 +66,10 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     any stretch it accepts at most its burst plus its rate times the stretch,
 //     and when it answers 429 its bucket is empty, so over the stretch since it
 //     was last full it accepted exactly that. (accepted − burst) ÷ stretch,
-//     largest over the stretches ending at a 429 (acceptLog.rate), is its rate,
-//     measured; over stretches without a 429 it is a rate the server is known to
+//     largest over the stretches of a second or more ending at a 429
+//     (acceptLog.rate), is its rate, measured (over shorter ones an error in the
+//     burst weighs too much, and the largest is often one of them: a 429 that
+//     measured nothing); over stretches without a 429 it is a rate the server is known to
 //     grant. After a 429 the rate goes back to just under the best known good
 //     (headroom), as TCP CUBIC goes back under the window of its last loss and
 //     the AWS SDKs' adaptive mode under the rate it measured, and from there
@@ -76,6 +78,20 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     a connection told far too much, or 429s too close together to measure) is
 //     the rate halved (blindCut), to climb briskly (probeClimb) until the next
 //     429 measures it.
+//     Two things keep a measure honest when the callers are not the steady queue
+//     the arithmetic assumes (a manager on busy cores, slow to start a batch and
+//     then fast, sends in bursts). The burst subtracted is a bound, often the
+//     configured one, twice the server's for a connection told 2×: over a two
+//     second stretch that puts the measure 10% low, so a rate known good that
+//     the measure's error could cover stays known good (else the rate settles
+//     10% under the server's for the rest of a batch: the settled pace takes
+//     minutes to climb that back). And a stretch during which the limiter's own bucket
+//     filled was not all spent at the server's rate (its bucket may have sat
+//     full): that measure is only a floor. If the rate known good is no more
+//     than a floor of the same stretch, or well under what the server accepted
+//     in the second before the 429 (looseShare), the rate climbs briskly from
+//     there to meet the next 429, which measures it; a rate known good from
+//     before (the last batch) is kept and settled at.
 //   - It keeps the Retry-After pause itself. The client stops new calls at its
 //     gate; the limiter stops the calls already queued past it, which would meet
 //     the server's empty bucket, each 429 extending the pause. It resumes without
@@ -83,9 +99,13 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     rate a little over the server's run long enough to be measured.
 //   - It finds the server's burst too, and keeps under it (headroom again: a burst
 //     the size of the server's leaves nothing for jitter). A 429 soon after the
-//     limiter had its whole burst, once the rate has been through a 429, is the
-//     burst's fault: the burst is halved and grows back by one call per second.
-//     The first 429 of a limit may be either's: both are cut.
+//     limiter had its whole burst, once the rate has been through a 429, while
+//     the server accepted no more over the last second than a rate known good, is
+//     the burst's fault: the burst is halved and grows back by one call per
+//     second. (Callers that send in bursts faster than the server's rate fill the
+//     limiter's bucket again and again: their 429s are the rate's, and taking
+//     them for the burst's let the rate climb on through 429 after 429.) The
+//     first 429 of a limit may be either's: both are cut.
 type AdaptiveLimiter struct {
 	mu      sync.Mutex
 	clock   clock
@@ -107,11 +127,21 @@ type AdaptiveLimiter struct {
 	// moment, to measure its rate.
 	accepted acceptLog
 	// serverBurst bounds the server's burst: the configured burst, and after a
-	// 429 no more than the server accepted since its bucket was last full.
+	// 429 no more than the server accepted since its bucket was last surely full.
 	serverBurst float64
+	// sent is when the limiter last gave a token; fromFull counts the calls
+	// accepted since the server's bucket was last surely full (the end of a pause,
+	// or a call after a quiet second), if fullKnown. Only those bound its burst: an
+	// idle moment of the limiter's own bucket, deeper than the server's, says
+	// nothing of the server's.
+	sent      time.Time
+	fromFull  float64
+	fullKnown bool
 	// good is the highest rate the server is known to grant: measured at a 429,
 	// or kept up without one. Under it the rate climbs briskly, over it slowly.
 	good float64
+	// goodAt is when calls accepted without a 429 last raised good.
+	goodAt time.Time
 	// throttled is set by the first 429 since the limit was set; probing while
 	// the rate is under one a 429 blindly cut it to, with nothing known good.
 	throttled, probing bool
@@ -151,6 +181,10 @@ const (
 	// is known good, or under what is: the next 429 measures the rate, and comes
 	// within seconds.
 	probeClimb = 0.1
+	// looseShare: a rate known good under this share of the pace the server
+	// accepted over the second before a 429, measured over a stretch when the
+	// callers did not keep the limiter busy, is too far under it to settle at.
+	looseShare = 0.8
 	// settledClimb is the share of its rate the rate gains per second from a rate
 	// known good: from the headroom back to the server's rate takes 30 s, and only
 	// then does a 429 start to build up, so a connection sitting under the
@@ -225,13 +259,21 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 		return
 	}
 	l.refill(now)
-	// Since the last pause (its bucket refilled meanwhile) the server accepted
-	// what it held then plus its rate: at least its burst.
-	calls, _ := l.accepted.pace(now)
-	l.serverBurst = min(l.serverBurst, calls)
-	if l.throttled && now.Sub(l.full) < measureFor {
-		// Soon after the limiter had its whole burst, and the rate has been through
-		// a 429 before: the burst's fault.
+	// Since the last pause or quiet second (its bucket refilled meanwhile) the
+	// server accepted what it held then plus its rate: at least its burst. Not
+	// since the limiter's own bucket was last full: with a deeper burst than the
+	// server's it fills while the server's is still empty, and a bound from there
+	// (a 429 a few calls after it) puts the burst too low and every rate measured
+	// with it too high, a 429 every few seconds.
+	if l.fullKnown {
+		l.serverBurst = min(l.serverBurst, max(1, l.fromFull))
+	}
+	if l.throttled && now.Sub(l.full) < measureFor && l.accepted.recent(now, measureFor)*headroom <= l.good {
+		// Soon after the limiter had its whole burst, the rate has been through a
+		// 429 before, and over the last second the server accepted no more than a
+		// rate known good: the burst's fault. (Callers that send in bursts faster
+		// than the server's rate have the limiter's bucket full again and again:
+		// their 429s are the rate's.)
 		l.burstCap = max(1, l.burstCap/2)
 	} else {
 		// The rate's. The pace actually sent counts, not a rate never used.
@@ -242,10 +284,30 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 		// Only a limiter sending all it may (saturated) learns that a rate is not
 		// good: callers sending little say nothing of what the server grants.
 		saturated := len(l.queue) > 0 || l.tokens < 1
-		if measured, span := l.accepted.rate(now, l.serverBurst); span >= measureFor {
-			if m := min(measured, sending) * headroom; saturated || m > l.good {
+		// A measure is the server's rate only if the server's bucket was emptying
+		// all through its stretch. If the limiter's own bucket filled meanwhile, the
+		// callers sent less than the rate for a while, the server's bucket may have
+		// sat full, its refill lost, and the measure is a floor, maybe well under
+		// the server's rate (a manager slow to start a batch, then fast).
+		loose := false
+		if measured, span := l.accepted.rate(now, l.serverBurst, measureFor); span >= measureFor {
+			// The burst is a bound, maybe over the server's (told more than it
+			// grants): the server's rate is at least the measure and at most the
+			// measure plus the burst's error over the stretch. A rate known good in
+			// that range stays; only one over it is no longer good (the server
+			// lowered its rate). Else a burst twice the server's (told 2×) has a
+			// measure over two seconds 10% low replace a rate known good.
+			m := min(measured, sending) * headroom
+			if most := (measured + (l.serverBurst-1)/span.Seconds()) * headroom; saturated && l.good > most {
 				l.good = m
+			} else {
+				l.good = max(l.good, m)
 			}
+			// Loose, and nothing known good other than this stretch's own floor, or
+			// what is known well under what the server just accepted: probe on.
+			_, logSpan := l.accepted.pace(now)
+			loose = l.full.After(now.Add(-span)) &&
+				(l.goodAt.After(now.Add(-logSpan)) || l.good < looseShare*sending*headroom)
 		} else if saturated && sending <= l.good/headroom {
 			// Too soon to measure, at a rate known good: it no longer is (the
 			// server lowered its rate, or a storm).
@@ -254,7 +316,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 		// Back at a rate known good (or one within the headroom of half) the rate
 		// climbs slowly; with nothing known it climbs briskly from half until the
 		// next 429 measures it.
-		l.probing = l.good < sending*blindCut*headroom
+		l.probing = l.good < sending*blindCut*headroom || loose
 		l.rate = min(l.ceiling*headroom, max(l.ceiling*floorShare, sending*blindCut, l.good))
 		if !l.throttled { // a limit never tried may be the burst's fault too
 			l.burstCap = max(1, l.burstCap/2)
@@ -271,6 +333,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 	// The next 429 measures from the end of the pause: what the server accepted
 	// before may be at a rate it no longer grants.
 	l.accepted.reset()
+	l.fromFull, l.fullKnown = 0, true
 	l.signal()
 }
 
@@ -286,10 +349,13 @@ func (l *AdaptiveLimiter) Accepted() {
 		return // sent before the pause, at the rate the 429 was about
 	}
 	l.accepted.add(now)
+	l.fromFull++
 	// The server granted this much over the calls the log keeps, whatever its
 	// burst (a lower bound: no 429 says its bucket is empty now).
 	if calls, span := l.accepted.pace(now); span >= measureFor {
-		l.good = max(l.good, (calls-l.serverBurst)/span.Seconds())
+		if g := (calls - l.serverBurst) / span.Seconds(); g > l.good {
+			l.good, l.goodAt = g, now
+		}
 	}
 	climb := l.ceiling * fastClimb
 	switch {
@@ -360,12 +426,18 @@ func (l *AdaptiveLimiter) take(w *waiter) (got, head bool, next time.Duration) {
 		return false, true, l.hold.Sub(now)
 	}
 	if l.tokens >= l.burstCap {
-		// Idle: the server's bucket has likely refilled too, and a stretch of
-		// calls measures its rate from here.
 		l.full = now
-		l.accepted.reset()
 	}
 	if l.tokens >= 1 {
+		if now.Sub(l.sent) >= measureFor {
+			// Quiet for a second: the server's bucket is full again, and a stretch
+			// of calls measures its rate from here. Not from any moment the
+			// limiter's own bucket is full: callers that send in bursts fill it
+			// many times a second, and the log would never be a second long.
+			l.accepted.reset()
+			l.fromFull, l.fullKnown = 0, true
+		}
+		l.sent = now
 		l.tokens--
 		l.remove(w)
 		return true, true, 0

@@ -377,7 +377,7 @@ func TestAcceptLogRate(t *testing.T) {
 		{"idle first", at(append([]int{-5000, -4000}, even(60, time.Second/60)...)...), 1000, 10, 50, time.Second},
 		{"reset", func() *acceptLog { a := at(even(60, time.Second/60)...); a.reset(); return a }(), 1000, 10, 0, 0},
 	} {
-		rate, span := tc.log.rate(t0.Add(time.Duration(tc.now)*time.Millisecond), tc.burst)
+		rate, span := tc.log.rate(t0.Add(time.Duration(tc.now)*time.Millisecond), tc.burst, 0)
 		if math.Abs(rate-tc.rate) > 0.01 || span != tc.span {
 			t.Errorf("%s: rate %v over %v, want %v over %v", tc.name, rate, span, tc.rate, tc.span)
 		}
@@ -396,7 +396,7 @@ func TestAcceptLogWraps(t *testing.T) {
 	if calls != logSize || span != time.Duration(logSize)*10*time.Millisecond {
 		t.Errorf("pace: %v calls over %v, want the last %d over %v", calls, span, logSize, time.Duration(logSize)*10*time.Millisecond)
 	}
-	if rate, _ := a.rate(now, 0); math.Abs(rate-100) > 0.01 {
+	if rate, _ := a.rate(now, 0, 0); math.Abs(rate-100) > 0.01 {
 		t.Errorf("rate %v, want 100", rate)
 	}
 }
