@@ -121,16 +121,24 @@ func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolve
 // createdMembership is what a confirmed create observed: the user, and the groups
 // it was created in, named from the system's snapshot. Without the names the first
 // resync would find status.accessGroups incomplete and write every new object's
-// status once more; the snapshot costs a few pages per system per resync period
-// whatever the number of creates. When it can't be had now, or the server has no
-// group routes, the membership is left for the next observation.
+// status once more. Any snapshot will do, however old (a renamed group is
+// corrected at the next resync): only the first create of a system reads one, and
+// the others never wait while it is refreshed. When none can be had, or the server
+// has no group routes, the membership is left for the next observation.
 func (r *AcsUserReconciler) createdMembership(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, user *seam.AcsUser) Observed {
 	o := Observed{User: user}
 	if r.Snapshots == nil || len(u.Status.AccessGroupIDs) == 0 {
 		return o
 	}
-	snap, err := r.Snapshots.Get(ctx, snapshot.Key{Connection: conn.Key, System: string(u.Spec.AcsSystemID)}, conn.Client, time.Time{})
-	if err != nil || snap.AccessGroups() == nil {
+	key := snapshot.Key{Connection: conn.Key, System: string(u.Spec.AcsSystemID)}
+	snap := r.Snapshots.Latest(key)
+	if snap == nil {
+		var err error
+		if snap, err = r.Snapshots.Get(ctx, key, conn.Client, time.Time{}); err != nil {
+			return o
+		}
+	}
+	if snap.AccessGroups() == nil {
 		return o
 	}
 	o.Groups = slices.Compact(slices.Sorted(slices.Values(u.Status.AccessGroupIDs)))

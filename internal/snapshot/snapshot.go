@@ -141,6 +141,17 @@ func (c *Cache) Get(ctx context.Context, key Key, lister Lister, notBefore time.
 	return s, nil
 }
 
+// Latest returns the newest snapshot of key whatever its age, or nil if none was
+// read yet. It never reads and never waits: for what changes rarely and is checked
+// again at the next resync anyway (group names), while another caller may be
+// reading a fresh one.
+func (c *Cache) Latest(key Key) *Snapshot {
+	e := c.entry(key)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.snap
+}
+
 func (c *Cache) entry(key Key) *entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -153,3 +153,42 @@ func TestSnapshotFailedReadIsNotRepeatedByEveryCaller(t *testing.T) {
 		t.Errorf("after the TTL: %v, %d reads", err, l.reads)
 	}
 }
+
+func TestLatestNeverReadsNorWaits(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cache := &snapshot.Cache{MaxAge: time.Minute, PageSize: 500, Now: func() time.Time { return now }}
+	key := snapshot.Key{Connection: "c", System: "s"}
+	if s := cache.Latest(key); s != nil {
+		t.Fatalf("Latest before any read = %v, want nil", s)
+	}
+	l := &blockingLister{started: make(chan struct{}), release: make(chan struct{})}
+	close(l.release)
+	old, err := cache.Get(context.Background(), key, l, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-l.started
+
+	// The snapshot is stale and another caller is reading a fresh one.
+	now = now.Add(2 * time.Minute)
+	l2 := &blockingLister{started: make(chan struct{}), release: make(chan struct{})}
+	refreshed := make(chan error, 1)
+	go func() {
+		_, err := cache.Get(context.Background(), key, l2, time.Time{})
+		refreshed <- err
+	}()
+	<-l2.started
+	if s := cache.Latest(key); s != old {
+		t.Errorf("Latest during a refresh = %v, want the stale snapshot", s)
+	}
+	close(l2.release)
+	if err := <-refreshed; err != nil {
+		t.Fatal(err)
+	}
+	if s := cache.Latest(key); s == old || s == nil {
+		t.Errorf("Latest after the refresh = %v, want the new snapshot", s)
+	}
+	if l.reads+l2.reads != 2 {
+		t.Errorf("%d reads, want 2: Latest must never read", l.reads+l2.reads)
+	}
+}
