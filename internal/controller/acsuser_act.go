@@ -60,7 +60,52 @@ func (r *AcsUserReconciler) sendAll(ctx context.Context, conn *connection.Resolv
 		}
 		done = append(done, describe(a))
 	}
+	r.rememberSuspendedConfirm(u, actions, firstErr == nil)
 	return done, failed, firstErr
+}
+
+// suspendedConfirm is what the next reconcile of a generation may take as known
+// when it confirms revocations sent to a user the spec keeps suspended: the
+// membership they left, so that one read of the user confirms them.
+type suspendedConfirm struct {
+	generation int64
+	groups     []string
+	names      map[string]string
+}
+
+// rememberSuspendedConfirm records the membership writes just sent left, when
+// confirmByUserRead allows a confirmation by one read of the user; otherwise it
+// forgets any earlier record, and the next reconcile reads user and membership.
+func (r *AcsUserReconciler) rememberSuspendedConfirm(u *seamv1alpha1.AcsUser, sent []Action, allSent bool) {
+	if !allSent || !confirmByUserRead(u.Spec, sent, r.now()) {
+		r.suspendedConfirms.Delete(u.UID)
+		return
+	}
+	c := suspendedConfirm{generation: u.Generation, groups: append([]string{}, u.Status.AccessGroupIDs...), names: map[string]string{}}
+	for _, g := range u.Status.AccessGroups {
+		c.names[g.ID] = g.Name
+	}
+	r.suspendedConfirms.Store(u.UID, c)
+}
+
+// confirmByUserRead reports whether the writes sent can be confirmed by one read
+// of the user, its membership taken as the operator left it: only when every one
+// took access away and the spec keeps the user suspended. A suspended user's groups
+// grant nothing, so a group the operator never recorded (a grant whose status
+// write was lost, a console change) cannot let anyone in; the next shared read of
+// the system (the snapshot) reads the membership, and an unsuspend is a spec change,
+// which is read in full, and any group it finds removed, before it is sent. Pure:
+// the clock is an argument.
+func confirmByUserRead(spec seamv1alpha1.AcsUserSpec, sent []Action, now time.Time) bool {
+	if len(sent) == 0 || !effectivelySuspended(spec, now) {
+		return false
+	}
+	for _, a := range sent {
+		if !a.Kind.Revokes() {
+			return false
+		}
+	}
+	return true
 }
 
 // knownRevocations are the revocations decided from what is already known, the

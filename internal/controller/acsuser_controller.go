@@ -62,6 +62,10 @@ type AcsUserReconciler struct {
 	// cached status older than that write must not make knownRevocations send it
 	// again.
 	revoked sync.Map
+	// suspendedConfirms is, per object UID, the membership a suspended user's last
+	// revocations left (a suspendedConfirm): the next reconcile of that generation
+	// confirms them with one read of the user.
+	suspendedConfirms sync.Map
 }
 
 // +kubebuilder:rbac:groups=seam.acs-operator.io,resources=acsusers,verbs=get;list;watch;update;patch
@@ -222,6 +226,7 @@ func (r *AcsUserReconciler) refreshRecordedGroups(ctx context.Context, u *seamv1
 		return err
 	}
 	u.Status.AccessGroupIDs = live.Status.AccessGroupIDs
+	u.Status.AccessGroups = live.Status.AccessGroups
 	return nil
 }
 

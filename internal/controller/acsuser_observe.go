@@ -20,6 +20,9 @@ import (
 // observe reads the remote user and its group membership. gone is true when Seam
 // says the user does not exist.
 func (r *AcsUserReconciler) observe(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (Observed, bool, error) {
+	if c, ok := r.suspendedConfirm(u); ok {
+		return r.observeSuspendedConfirm(ctx, conn, u, c)
+	}
 	o, ok, err := r.observeFromSnapshot(ctx, conn, u, want)
 	if err != nil {
 		return Observed{}, false, err
@@ -39,6 +42,40 @@ func (r *AcsUserReconciler) observe(ctx context.Context, conn *connection.Resolv
 		return Observed{}, false, err
 	}
 	return Observed{User: user, Groups: groups, GroupNames: names}, false, nil
+}
+
+// suspendedConfirm returns the membership recorded for this generation's
+// revocations to a suspended user, if any (rememberSuspendedConfirm).
+func (r *AcsUserReconciler) suspendedConfirm(u *seamv1alpha1.AcsUser) (suspendedConfirm, bool) {
+	v, ok := r.suspendedConfirms.Load(u.UID)
+	if !ok {
+		return suspendedConfirm{}, false
+	}
+	c := v.(suspendedConfirm)
+	if c.generation != u.Generation {
+		r.suspendedConfirms.Delete(u.UID)
+		return suspendedConfirm{}, false
+	}
+	return c, true
+}
+
+// observeSuspendedConfirm confirms revocations sent to a suspended user with one
+// read of the user, the membership taken as they left it (confirmByUserRead says
+// why that is safe). Once Seam has nothing pending the record is spent: later
+// reconciles read as usual.
+func (r *AcsUserReconciler) observeSuspendedConfirm(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, c suspendedConfirm) (Observed, bool, error) {
+	user, err := conn.Client.GetUser(ctx, u.Status.AcsUserID)
+	if errors.Is(err, seam.ErrNotFound) {
+		r.suspendedConfirms.Delete(u.UID)
+		return Observed{}, true, nil
+	}
+	if err != nil {
+		return Observed{}, false, err
+	}
+	if len(user.PendingMutations) == 0 {
+		r.suspendedConfirms.Delete(u.UID)
+	}
+	return Observed{User: user, Groups: append([]string{}, c.groups...), GroupNames: c.names}, false, nil
 }
 
 // observeGroups lists the groups the user is in. Servers without the access-group

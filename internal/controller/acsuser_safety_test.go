@@ -256,19 +256,44 @@ var _ = Describe("Revocations first (issue 9)", func() {
 		Expect(w.received("/acs/users/suspend")).To(Equal(1))
 		Expect(w.received("/acs/users/remove_from_access_group")).To(Equal(1))
 		Expect(w.received("/acs/users/get")).To(Equal(1), "the revocations are confirmed by one read of the user")
+		Expect(w.received("/acs/access_groups/list")).To(BeZero(),
+			"a suspended user's membership grants nothing: it is confirmed by the next shared read, not one per user")
 		Expect(w.eventReasons("onewrite")).To(ContainElements("Suspended", "RemovedFromGroup"))
 	})
 
-	It("removes a group whose grant was never recorded, without waiting for a resync", func() {
+	It("removes a group whose grant was never recorded when it confirms a group removal, without waiting for a resync", func() {
 		w := newWorld(sandbox.Options{})
-		w.newAcsUser("unrecorded", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA) })
+		w.newAcsUser("unrecorded", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA, groupC) })
 		u := w.waitReady("unrecorded")
 		// A grant made but never recorded in status (the manager stopped between the
 		// write and the status patch), then a revocation the spec asks for.
-		Expect(w.sandbox.UpdateUserOutOfBand(u.Status.AcsUserID, func(r *sandbox.User) { r.GroupIDs = sorted(groupA, groupB) })).To(Succeed())
-		w.update("unrecorded", func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = true; s.AccessGroupIDs = ids(groupA) })
+		Expect(w.sandbox.UpdateUserOutOfBand(u.Status.AcsUserID, func(r *sandbox.User) { r.GroupIDs = sorted(groupA, groupB, groupC) })).To(Succeed())
+		w.update("unrecorded", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA) })
 		w.waitReady("unrecorded")
 		Expect(w.remote("unrecorded").GroupIDs).To(Equal([]string{groupA}), "the confirming read finds the unrecorded group and removes it")
+	})
+
+	It("removes a group whose grant was never recorded before it unsuspends the user", func() {
+		w := newWorld(sandbox.Options{})
+		w.newAcsUser("unrecorded", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA) })
+		u := w.waitReady("unrecorded")
+		Expect(w.sandbox.UpdateUserOutOfBand(u.Status.AcsUserID, func(r *sandbox.User) { r.GroupIDs = sorted(groupA, groupB) })).To(Succeed())
+		w.update("unrecorded", func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = true })
+		Eventually(func() bool { return w.remote("unrecorded").IsSuspended }).Should(BeTrue())
+		w.waitReady("unrecorded")
+
+		w.update("unrecorded", func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = false })
+		Eventually(func() bool { return w.remote("unrecorded").IsSuspended }).Should(BeFalse())
+		w.waitReady("unrecorded")
+		Expect(w.remote("unrecorded").GroupIDs).To(Equal([]string{groupA}))
+		var order []string
+		for _, e := range w.sandbox.Audit() {
+			if e.AcsUserID == u.Status.AcsUserID && (e.Route == "/acs/users/unsuspend" || e.Route == "/acs/users/remove_from_access_group") {
+				order = append(order, e.Route)
+			}
+		}
+		Expect(order).To(Equal([]string{"/acs/users/remove_from_access_group", "/acs/users/unsuspend"}),
+			"a group the operator never recorded must not grant access once the user is unsuspended")
 	})
 
 	It("6: suspends a user whose creation is deferred", func() {
