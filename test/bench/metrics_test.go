@@ -60,19 +60,22 @@ func TestEveryNth(t *testing.T) {
 	}
 }
 
-func TestSingleTargetsAvoidTheBurst(t *testing.T) {
+func TestRevokeTargetSetsAreDisjoint(t *testing.T) {
 	names := userNames("user", 1000)
-	burst := map[string]bool{}
-	for _, n := range everyNth(names, revokeTargets) {
-		burst[n] = true
+	singles, bursts := revokeTargetSets(names, 20, []int{50, 100})
+	sets := append([][]string{singles}, bursts...)
+	for i, want := range []int{20, 50, 100} {
+		if len(sets[i]) != want {
+			t.Errorf("set %d has %d users, want %d", i, len(sets[i]), want)
+		}
 	}
-	singles := singleTargets(names, 20)
-	if len(singles) != 20 {
-		t.Fatalf("got %d singles, want 20", len(singles))
-	}
-	for _, n := range singles {
-		if burst[n] {
-			t.Errorf("%s is suspended by both phases", n)
+	phase := map[string]int{}
+	for i, set := range sets {
+		for _, n := range set {
+			if j, ok := phase[n]; ok {
+				t.Errorf("%s is suspended by phases %d and %d", n, j, i)
+			}
+			phase[n] = i
 		}
 	}
 }

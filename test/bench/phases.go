@@ -22,8 +22,6 @@ const (
 	namespace      = "bench"
 	connectionName = "seam"
 	createWorkers  = 8
-	// revokeTargets is how many Ready users the revoke phase suspends.
-	revokeTargets = 100
 	// quietFor is how long the sandbox must see no call for the operator to count as idle.
 	quietFor = 3 * time.Second
 	// resyncWindows is how many resync periods the idle phase counts calls over: one
@@ -32,6 +30,10 @@ const (
 )
 
 // sizeRun is one size: its stack, its tracker and what it measured.
+// revokeBursts are the bursts of suspends the revoke phases send at once, each
+// during its own create storm: the two sizes.
+var revokeBursts = []int{50, 100}
+
 type sizeRun struct {
 	cfg     config
 	st      *stack
@@ -71,7 +73,11 @@ func (r *sizeRun) phases(ctx context.Context) error {
 	}
 	steps := []step{{"converge", r.converge}, {"resync", r.resync}, {"heap profile", r.profile}}
 	if r.res.n == r.cfg.revokeAt {
-		steps = append(steps, step{"single suspends during a create storm", r.revokeSingles}, step{"a burst of suspends during a create storm", r.revoke})
+		steps = append(steps, step{"single suspends during a create storm", r.revokeSingles})
+		for i, size := range revokeBursts {
+			steps = append(steps, step{fmt.Sprintf("a burst of %d suspends during a create storm", size),
+				func(ctx context.Context) error { return r.revoke(ctx, i) }})
+		}
 		if r.cfg.over > 0 {
 			steps = append(steps, step{fmt.Sprintf("converge with the connection told %g× the real rate", r.cfg.over), r.convergeOver})
 		}

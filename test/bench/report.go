@@ -38,7 +38,9 @@ type result struct {
 	// heapTop is the top of the manager's heap profile (inuse_space) at that moment.
 	heapTop []string
 
-	revoke, revokeSingle *revokeResult
+	revokeSingle *revokeResult
+	// revokeBursts are the burst phases, one per revokeBursts size.
+	revokeBursts []*revokeResult
 	over                 *overResult
 }
 
@@ -93,7 +95,7 @@ func sizeTables(cfg config, r *result) []table {
 	}
 	f := figuresOf(cfg, r)
 	out := []table{figuresTable(cfg, f), convergeTable(cfg, r), callsTable(r), resyncTable(cfg, r), writesTable(r), memoryTable(r), heapTopTable(f)}
-	for _, rv := range []*revokeResult{r.revokeSingle, r.revoke} {
+	for _, rv := range append([]*revokeResult{r.revokeSingle}, r.revokeBursts...) {
 		if rv != nil {
 			out = append(out, revokeTable(r, rv))
 		}
@@ -234,7 +236,7 @@ func revokeTable(r *result, rv *revokeResult) table {
 func summaryTable(cfg config, results []*result) table {
 	t := table{
 		title:  "Summary",
-		header: []string{"N", "all Ready", "× N/rps", "× told 2×", "calls/user", "idle calls/resync (target)", "apiserver writes/object", "one revoke p99", "burst revoke p99", "heap/object", "RSS settled / peak"},
+		header: []string{"N", "all Ready", "× N/rps", "× told 2×", "calls/user", "idle calls/resync (target)", "apiserver writes/object", "one revoke p99", "burst revoke p99 (per size)", "heap/object", "RSS settled / peak"},
 	}
 	for _, r := range results {
 		f := figuresOf(cfg, r)
@@ -250,8 +252,12 @@ func summaryTable(cfg config, results []*result) table {
 		if f.RevokeSingle != nil {
 			single = secs(f.RevokeSingle.SeamP99)
 		}
-		if f.RevokeBurst != nil {
-			burst = secs(f.RevokeBurst.SeamP99)
+		if len(f.RevokeBursts) > 0 {
+			var parts []string
+			for _, b := range f.RevokeBursts {
+				parts = append(parts, fmt.Sprintf("%d: %s", b.Tries, secs(b.SeamP99)))
+			}
+			burst = strings.Join(parts, ", ")
 		}
 		t.rows = append(t.rows, []string{
 			fmt.Sprint(r.n), dur(r.readyIn), fmt.Sprintf("%.2f×", f.ConvergeRatio), over,

@@ -52,7 +52,7 @@ func (r *sizeRun) revokeSingles(ctx context.Context) error {
 	rv := &revokeResult{}
 	r.res.revokeSingle = rv
 	r.res.peakRSSBeforeRevoke, r.res.peakHeapBeforeRevoke = r.memory()
-	targets := singleTargets(userNames("user", r.res.n), r.cfg.singles)
+	targets, _ := revokeTargetSets(userNames("user", r.res.n), r.cfg.singles, revokeBursts)
 	if err := r.st.seam.resetCounters(ctx); err != nil {
 		return err
 	}
@@ -75,19 +75,20 @@ func (r *sizeRun) revokeSingles(ctx context.Context) error {
 	return r.finishRevoke(ctx, rv, targets, extra, done, start)
 }
 
-// revoke starts N more creates and, while they are in flight, suspends revokeTargets
-// of the converged users at once, timing each from its patch to the suspension
-// reaching Seam and to it showing as converged.
-func (r *sizeRun) revoke(ctx context.Context) error {
+// revoke starts N more creates and, while they are in flight, suspends the
+// revokeBursts[i] converged users of burst i at once, timing each from its patch to
+// the suspension reaching Seam and to it showing as converged.
+func (r *sizeRun) revoke(ctx context.Context, i int) error {
 	rv := &revokeResult{}
-	r.res.revoke = rv
-	targets := everyNth(userNames("user", r.res.n), revokeTargets)
+	r.res.revokeBursts = append(r.res.revokeBursts, rv)
+	_, bursts := revokeTargetSets(userNames("user", r.res.n), r.cfg.singles, revokeBursts)
+	targets := bursts[i]
 	r.tracker.resetSuspended()
 	if err := r.st.seam.resetCounters(ctx); err != nil {
 		return err
 	}
 	start := time.Now()
-	extra, done, err := r.storm(ctx, "extra", r.res.n, rv)
+	extra, done, err := r.storm(ctx, fmt.Sprintf("extra%d", i), r.res.n, rv)
 	if err != nil {
 		return err
 	}
@@ -186,19 +187,22 @@ type overResult struct {
 	calls      calls
 }
 
-// singleTargets picks k users spread over names that the burst phase does not
-// suspend (everyNth(names, revokeTargets)): a user already suspended would not
-// change when patched again.
-func singleTargets(names []string, k int) []string {
-	burst := map[string]bool{}
-	for _, n := range everyNth(names, revokeTargets) {
-		burst[n] = true
-	}
-	var rest []string
-	for _, n := range names {
-		if !burst[n] {
-			rest = append(rest, n)
+// revokeTargetSets picks, spread over names, the users each revoke phase suspends:
+// one set per burst size, then singles users one at a time. The sets are disjoint:
+// a user already suspended would not change when patched again.
+func revokeTargetSets(names []string, singles int, bursts []int) (single []string, burst [][]string) {
+	rest := names
+	take := func(k int) []string {
+		picked := everyNth(rest, k)
+		taken := make(map[string]bool, len(picked))
+		for _, n := range picked {
+			taken[n] = true
 		}
+		rest = slices.DeleteFunc(slices.Clone(rest), func(n string) bool { return taken[n] })
+		return picked
 	}
-	return everyNth(rest, k)
+	for _, k := range bursts {
+		burst = append(burst, take(k))
+	}
+	return take(singles), burst
 }
