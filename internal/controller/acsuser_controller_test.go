@@ -99,7 +99,10 @@ var _ = Describe("AcsUser lifecycle", func() {
 		u := w.waitReady("quiet")
 		before := w.writesReceived()
 		rv := u.ResourceVersion
-		time.Sleep(time.Second) // past the second in which the user became Ready
+		// A snapshot counts for a user only once read after the second in which the
+		// user became Ready (conditions keep whole seconds): wait for the clock to pass it.
+		readyAt := meta.FindStatusCondition(u.Status.Conditions, "Ready").LastTransitionTime.Time
+		Eventually(func() bool { return time.Now().After(readyAt.Add(time.Second)) }).Should(BeTrue())
 		gets, lists := w.received("/acs/users/get"), w.received("/acs/users/list")
 		// Several resyncs.
 		Consistently(func() map[string]int { return w.writesReceived() }, 3*resyncPeriod, time.Second).Should(Equal(before))

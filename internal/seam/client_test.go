@@ -425,7 +425,7 @@ func TestAsyncWritesShowAsPendingMutations(t *testing.T) {
 		t.Errorf("groups before creation landed: %v", groupIDs(groups))
 	}
 
-	time.Sleep(delay + 100*time.Millisecond)
+	srv.SettleMutations() // the sandbox's hook: the delay is over
 	got, err = c.GetUser(ctx, u.AcsUserID)
 	if err != nil {
 		t.Fatal(err)
