@@ -48,7 +48,9 @@ type figures struct {
 
 // revokeFigures are one revoke phase's latencies, in seconds, and its calls.
 type revokeFigures struct {
-	Tries            int     `json:"tries"`
+	Tries int `json:"tries"`
+	// ToldOver is how many times the real rate the connection was told (0: the real rate).
+	ToldOver         float64 `json:"told_over,omitempty"`
 	SeamP50          float64 `json:"to_seam_p50"`
 	SeamP99          float64 `json:"to_seam_p99"`
 	SeamMax          float64 `json:"to_seam_max"`
@@ -127,7 +129,7 @@ func revokeFiguresOf(rv *revokeResult) *revokeFigures {
 		}
 	}
 	return &revokeFigures{
-		Tries:   rv.patched,
+		Tries: rv.patched, ToldOver: rv.toldOver,
 		SeamP50: q(rv.toSeam, 0.5), SeamP99: q(rv.toSeam, 0.99), SeamMax: q(rv.toSeam, 1),
 		ConfirmedP50: q(rv.toConfirmed, 0.5), ConfirmedP99: q(rv.toConfirmed, 0.99), ConfirmedMax: q(rv.toConfirmed, 1),
 		WritesPerRevoke:  float64(writes) / float64(max(1, rv.patched)),
@@ -175,7 +177,11 @@ func figuresTable(cfg config, f figures) table {
 	phases := []phase{{"one suspend during a create storm", f.RevokeSingle, "p99 < 1s"}}
 	for i := range f.RevokeBursts {
 		b := &f.RevokeBursts[i]
-		phases = append(phases, phase{fmt.Sprintf("a burst of %d suspends during a create storm", b.Tries), b,
+		name := fmt.Sprintf("a burst of %d suspends during a create storm", b.Tries)
+		if b.ToldOver > 0 {
+			name += fmt.Sprintf(", connection told %g× the rate", b.ToldOver)
+		}
+		phases = append(phases, phase{name, b,
 			fmt.Sprintf("p99 ≤ %.1fs (1.2 × burst ÷ rps + 1s)", 1.2*float64(b.Tries)/cfg.rateLimit+1)})
 	}
 	for _, p := range phases {

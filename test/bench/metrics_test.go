@@ -62,9 +62,9 @@ func TestEveryNth(t *testing.T) {
 
 func TestRevokeTargetSetsAreDisjoint(t *testing.T) {
 	names := userNames("user", 1000)
-	singles, bursts := revokeTargetSets(names, 20, []int{50, 100})
+	singles, bursts := revokeTargetSets(names, 20, []int{50, 100, 50})
 	sets := append([][]string{singles}, bursts...)
-	for i, want := range []int{20, 50, 100} {
+	for i, want := range []int{20, 50, 100, 50} {
 		if len(sets[i]) != want {
 			t.Errorf("set %d has %d users, want %d", i, len(sets[i]), want)
 		}

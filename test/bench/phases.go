@@ -30,9 +30,26 @@ const (
 )
 
 // sizeRun is one size: its stack, its tracker and what it measured.
-// revokeBursts are the bursts of suspends the revoke phases send at once, each
-// during its own create storm: the two sizes.
-var revokeBursts = []int{50, 100}
+// burstPhase is one burst of suspends sent at once during its own create storm;
+// toldOver runs it after the -over converge, with the connection still told -over
+// times the sandbox's real rate and burst.
+type burstPhase struct {
+	size     int
+	toldOver bool
+}
+
+// revokeBursts are the burst phases: the two sizes with the connection told
+// the real rate, and 50 again told more than it.
+var revokeBursts = []burstPhase{{size: 50}, {size: 100}, {size: 50, toldOver: true}}
+
+// burstSizes are the sizes of revokeBursts, in order.
+func burstSizes() []int {
+	sizes := make([]int, 0, len(revokeBursts))
+	for _, b := range revokeBursts {
+		sizes = append(sizes, b.size)
+	}
+	return sizes
+}
 
 type sizeRun struct {
 	cfg     config
@@ -74,12 +91,18 @@ func (r *sizeRun) phases(ctx context.Context) error {
 	steps := []step{{"converge", r.converge}, {"resync", r.resync}, {"heap profile", r.profile}}
 	if r.res.n == r.cfg.revokeAt {
 		steps = append(steps, step{"single suspends during a create storm", r.revokeSingles})
-		for i, size := range revokeBursts {
-			steps = append(steps, step{fmt.Sprintf("a burst of %d suspends during a create storm", size),
-				func(ctx context.Context) error { return r.revoke(ctx, i) }})
+		bursts := func(toldOver bool) {
+			for i, b := range revokeBursts {
+				if b.toldOver == toldOver {
+					steps = append(steps, step{fmt.Sprintf("a burst of %d suspends during a create storm", b.size),
+						func(ctx context.Context) error { return r.revoke(ctx, i) }})
+				}
+			}
 		}
+		bursts(false)
 		if r.cfg.over > 0 {
 			steps = append(steps, step{fmt.Sprintf("converge with the connection told %g× the real rate", r.cfg.over), r.convergeOver})
+			bursts(true)
 		}
 	}
 	for _, s := range steps {

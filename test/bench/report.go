@@ -41,7 +41,7 @@ type result struct {
 	revokeSingle *revokeResult
 	// revokeBursts are the burst phases, one per revokeBursts size.
 	revokeBursts []*revokeResult
-	over                 *overResult
+	over         *overResult
 }
 
 // table is a titled grid with notes, rendered as aligned text or Markdown.
@@ -207,6 +207,9 @@ func memoryTable(r *result) table {
 
 func revokeTable(r *result, rv *revokeResult) table {
 	what := fmt.Sprintf("suspend %d Ready users at once", rv.patched)
+	if rv.toldOver > 0 {
+		what += fmt.Sprintf(", the connection told %g× the real rate", rv.toldOver)
+	}
 	if rv == r.revokeSingle {
 		what = fmt.Sprintf("suspend %d Ready users one at a time", rv.patched)
 	}
@@ -255,7 +258,11 @@ func summaryTable(cfg config, results []*result) table {
 		if len(f.RevokeBursts) > 0 {
 			var parts []string
 			for _, b := range f.RevokeBursts {
-				parts = append(parts, fmt.Sprintf("%d: %s", b.Tries, secs(b.SeamP99)))
+				label := fmt.Sprint(b.Tries)
+				if b.ToldOver > 0 {
+					label += fmt.Sprintf(" told %g×", b.ToldOver)
+				}
+				parts = append(parts, fmt.Sprintf("%s: %s", label, secs(b.SeamP99)))
 			}
 			burst = strings.Join(parts, ", ")
 		}

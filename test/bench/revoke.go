@@ -17,6 +17,9 @@ import (
 
 // revokeResult is one revoke phase: suspensions sent while N creates are in flight.
 type revokeResult struct {
+	// toldOver is how many times the real rate the connection was told (0: the real
+	// rate).
+	toldOver                           float64
 	extra, patched, createdBeforePatch int
 	// toSeam is from the patch to the suspend call reaching the sandbox (its audit
 	// log); toConfirmed to the AcsUser showing it suspended and converged. Sorted.
@@ -52,7 +55,7 @@ func (r *sizeRun) revokeSingles(ctx context.Context) error {
 	rv := &revokeResult{}
 	r.res.revokeSingle = rv
 	r.res.peakRSSBeforeRevoke, r.res.peakHeapBeforeRevoke = r.memory()
-	targets, _ := revokeTargetSets(userNames("user", r.res.n), r.cfg.singles, revokeBursts)
+	targets, _ := revokeTargetSets(userNames("user", r.res.n), r.cfg.singles, burstSizes())
 	if err := r.st.seam.resetCounters(ctx); err != nil {
 		return err
 	}
@@ -76,12 +79,15 @@ func (r *sizeRun) revokeSingles(ctx context.Context) error {
 }
 
 // revoke starts N more creates and, while they are in flight, suspends the
-// revokeBursts[i] converged users of burst i at once, timing each from its patch to
-// the suspension reaching Seam and to it showing as converged.
+// converged users of revokeBursts[i] at once, timing each from its patch to the
+// suspension reaching Seam and to it showing as converged.
 func (r *sizeRun) revoke(ctx context.Context, i int) error {
 	rv := &revokeResult{}
+	if revokeBursts[i].toldOver {
+		rv.toldOver = r.cfg.over
+	}
 	r.res.revokeBursts = append(r.res.revokeBursts, rv)
-	_, bursts := revokeTargetSets(userNames("user", r.res.n), r.cfg.singles, revokeBursts)
+	_, bursts := revokeTargetSets(userNames("user", r.res.n), r.cfg.singles, burstSizes())
 	targets := bursts[i]
 	r.tracker.resetSuspended()
 	if err := r.st.seam.resetCounters(ctx); err != nil {
