@@ -165,6 +165,23 @@ func connReady(w *world, name string) string {
 }
 
 var _ = Describe("Connections", func() {
+	It("reports a rate-limited check as RateLimited, not Unreachable, and checks again after Retry-After", func() {
+		w := newWorld(sandbox.Options{})
+		Eventually(func() string { return connReady(w, "seam") }).Should(Equal("True/Connected"))
+		w.sandbox.StartRateLimitStorm(0, "1")
+		Eventually(func() error { // a spec change: the connection is checked again
+			c := &seamv1alpha1.SeamConnection{}
+			if err := k8s.Get(suiteCtx, client.ObjectKey{Namespace: w.ns, Name: "seam"}, c); err != nil {
+				return err
+			}
+			c.Spec.RateLimit = &seamv1alpha1.RateLimit{RequestsPerSecond: 5, Burst: 5}
+			return k8s.Update(suiteCtx, c)
+		}).Should(Succeed())
+		Eventually(func() string { return connReady(w, "seam") }, 20*time.Second).Should(Equal("False/RateLimited"))
+		w.sandbox.StopRateLimitStorm()
+		Eventually(func() string { return connReady(w, "seam") }).Should(Equal("True/Connected"))
+	})
+
 	It("reports a SeamConnection Ready with the workspace Seam reported", func() {
 		w := newWorld(sandbox.Options{})
 		Eventually(func() string { return connReady(w, "seam") }).Should(Equal("True/Connected"))

@@ -114,6 +114,12 @@ func (r *ConnectionReconciler) check(ctx context.Context, obj client.Object, st 
 	case errors.Is(err, seam.ErrUnauthorized):
 		set(metav1.ConditionFalse, ReasonUnauthorized, "Seam refused the API key: put a valid key in the Secret", true)
 		return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil
+	case errors.Is(err, seam.ErrRateLimited):
+		// Seam answered: the key's rate is spent, by this operator or anything else
+		// using the key. Checked again when Seam said, not on an error backoff.
+		wait, _ := seam.RetryAfter(err)
+		set(metav1.ConditionFalse, ReasonRateLimited, "Seam is rate-limiting this API key (429); the check is retried after its Retry-After", false)
+		return ctrl.Result{RequeueAfter: max(wait, time.Second)}, nil
 	case err != nil:
 		set(metav1.ConditionFalse, ReasonUnreachable, fmt.Sprintf("Cannot reach Seam at the endpoint: %v", err), false)
 		return ctrl.Result{}, err
