@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -198,10 +199,30 @@ func main() {
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
 	setMemoryLimit()
+	setGCPercent()
 	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
 		ctrl.Log.Error(err, "manager stopped")
 		os.Exit(1)
 	}
+}
+
+// defaultGOGC is the collector's target when GOGC is not set: collect when the heap
+// has grown by half the live objects, not by all of them (Go's 100). The live heap
+// is nearly all long-lived caches (the informers' objects, the snapshots, the
+// indexes, the work queue), so Go's default headroom is a second copy of them kept
+// for little garbage. At 10,000 AcsUsers (make bench) RSS settled / peak went from
+// 111-119 / 139-148 MiB to 92 / 116 MiB, converging at the same 1.05x of the rate
+// bound, the manager's CPU for the run within the noise between runs (60 s and 67 s).
+const defaultGOGC = 50
+
+// setGCPercent sets defaultGOGC, unless GOGC is set in the environment: that wins,
+// as Go reads it at start.
+func setGCPercent() {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return
+	}
+	debug.SetGCPercent(defaultGOGC)
+	ctrl.Log.Info("Go collector target", "GOGC", defaultGOGC)
 }
 
 // setMemoryLimit gives Go's collector the container's memory limit, which it does
