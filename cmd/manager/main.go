@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -18,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/acs-operator/acs-operator/internal/connection"
@@ -127,7 +127,7 @@ func newManager(o options) (ctrl.Manager, error) {
 	}
 	metricsOpts := metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: o.metricsSecure, TLSOpts: tlsOpts}
 	if o.metricsSecure {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+		metricsOpts.FilterProvider = metrics.AuthFilter
 	}
 	return ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:  scheme.New(),
@@ -199,10 +199,30 @@ func main() {
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
 	setMemoryLimit()
+	setGCPercent()
 	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
 		ctrl.Log.Error(err, "manager stopped")
 		os.Exit(1)
 	}
+}
+
+// defaultGOGC is the collector's target when GOGC is not set: collect when the heap
+// has grown by half the live objects, not by all of them (Go's 100). The live heap
+// is nearly all long-lived caches (the informers' objects, the snapshots, the
+// indexes, the work queue), so Go's default headroom is a second copy of them kept
+// for little garbage. At 10,000 AcsUsers (make bench) RSS settled / peak went from
+// 111-119 / 139-148 MiB to 92 / 116 MiB, converging at the same 1.05x of the rate
+// bound, the manager's CPU for the run within the noise between runs (60 s and 67 s).
+const defaultGOGC = 50
+
+// setGCPercent sets defaultGOGC, unless GOGC is set in the environment: that wins,
+// as Go reads it at start.
+func setGCPercent() {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return
+	}
+	debug.SetGCPercent(defaultGOGC)
+	ctrl.Log.Info("Go collector target", "GOGC", defaultGOGC)
 }
 
 // setMemoryLimit gives Go's collector the container's memory limit, which it does

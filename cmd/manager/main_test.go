@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +112,32 @@ current-context: c
 	}
 	if _, err := newManager(o); err != nil {
 		t.Fatalf("--leader-elect outside a pod: %v", err)
+	}
+}
+
+// gcPercent reads the collector's target without changing it.
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+func TestGOGCDefaultsToHalfTheLiveHeapAndTheEnvironmentWins(t *testing.T) {
+	before := gcPercent()
+	defer debug.SetGCPercent(before)
+
+	t.Setenv("GOGC", "100") // restored after the test
+	debug.SetGCPercent(100)
+	setGCPercent()
+	if got := gcPercent(); got != 100 {
+		t.Errorf("GOGC=100 in the environment: the target is %d, want 100", got)
+	}
+
+	if err := os.Unsetenv("GOGC"); err != nil {
+		t.Fatal(err)
+	}
+	setGCPercent()
+	if got := gcPercent(); got != defaultGOGC {
+		t.Errorf("no GOGC in the environment: the target is %d, want %d", got, defaultGOGC)
 	}
 }

@@ -70,7 +70,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := indexConnectionSecrets(ctx, mgr); err != nil {
 		return err
 	}
-	recorder := mgr.GetEventRecorder("acs-operator")
+	recorder, err := newEventRecorder(ctx, mgr)
+	if err != nil {
+		return err
+	}
 	router, err := setupEvents(mgr, cfg)
 	if err != nil {
 		return err

@@ -67,7 +67,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.markdown, "markdown", "", "also write every table as Markdown to this file")
 	fs.StringVar(&cfg.logs, "logs", "", "directory for the sandbox and manager logs (default: a new temporary directory, kept)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "manager --zap-log-level")
-	fs.IntVar(&cfg.containerMiB, "container-memory", 0, "run the manager as in a container with this memory limit in MiB: GOMEMLIMIT at 90% of it, what the manager's automemlimit sets from the cgroup (0: no limit, Go's defaults)")
+	fs.IntVar(&cfg.containerMiB, "container-memory", 0, "run the manager as in a container with this memory limit in MiB: GOMEMLIMIT at 90% of it, what the manager's automemlimit sets from the cgroup (0: no limit)")
 	fs.BoolVar(&cfg.drift, "drift", false, "measure drift detection instead (test/bench/drift.go): console delete -> RemoteDeleted with webhooks and with polling at -resync, and Seam reads per hour at 10,000 users in each mode")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

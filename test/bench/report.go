@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -278,9 +279,14 @@ func summaryTable(cfg config, results []*result) table {
 }
 
 func settings(cfg config) string {
-	memory := "no memory limit (Go's defaults)"
+	// The manager inherits the harness's environment: GOGC there wins over its default.
+	gc := "GOGC 50, the manager's default"
+	if v, ok := os.LookupEnv("GOGC"); ok {
+		gc = "GOGC=" + v + " from the environment"
+	}
+	memory := "no memory limit (" + gc + ")"
 	if cfg.containerMiB > 0 {
-		memory = fmt.Sprintf("as in a container of %d MiB (GOMEMLIMIT %d MiB)", cfg.containerMiB, cfg.containerMiB*9/10)
+		memory = fmt.Sprintf("as in a container of %d MiB (GOMEMLIMIT %d MiB, %s)", cfg.containerMiB, cfg.containerMiB*9/10, gc)
 	}
 	return fmt.Sprintf("settings: sandbox latency %s per call, sandbox limit %g rps burst %d (connection told the same; %g× in the second converge), resync %s, max-concurrent-reconciles %d, mutation delay %s, manager %s",
 		cfg.latency, cfg.rateLimit, cfg.serverBurst, cfg.over, cfg.resync, cfg.concurrency, cfg.mutationDelay, memory)
