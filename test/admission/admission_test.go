@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -358,7 +359,8 @@ var _ = Describe("kubectl explain", func() {
 			g.Expect(out.String()).To(ContainSubstring("acsSystemId is the Seam ACS system"))
 			g.Expect(out.String()).To(ContainSubstring("deletionPolicy says what happens to the remote ACS user"))
 			g.Expect(out.String()).To(ContainSubstring("E.164"))
-		}).Should(Succeed())
+		}).WithTimeout(30*time.Second).WithPolling(500*time.Millisecond).Should(Succeed(),
+			"the apiserver publishes a new CRD's schema to OpenAPI a few seconds after it is established")
 	})
 })
 
