@@ -17,8 +17,9 @@ import (
 	"github.com/acs-operator/acs-operator/internal/snapshot"
 )
 
-// observe reads the remote user and its group membership. gone is true when Seam
-// says the user does not exist.
+// observe reads the remote user and its group membership (the membership taken as
+// known when it confirms revocations to a user kept suspended:
+// observeSuspendedConfirm). gone is true when Seam says the user does not exist.
 func (r *AcsUserReconciler) observe(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (Observed, bool, error) {
 	if c, ok := r.suspendedConfirm(u); ok {
 		return r.observeSuspendedConfirm(ctx, conn, u, c)

@@ -29,7 +29,6 @@ const (
 	resyncWindows = 3
 )
 
-// sizeRun is one size: its stack, its tracker and what it measured.
 // burstPhase is one burst of suspends sent at once during its own create storm;
 // toldOver runs it after the -over converge, with the connection still told -over
 // times the sandbox's real rate and burst.
@@ -51,6 +50,7 @@ func burstSizes() []int {
 	return sizes
 }
 
+// sizeRun is one size: its stack, its tracker and what it measured.
 type sizeRun struct {
 	cfg     config
 	st      *stack
