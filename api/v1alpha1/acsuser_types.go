@@ -178,7 +178,7 @@ type AcsUserStatus struct {
 	// +optional
 	IsSuspended *bool `json:"isSuspended,omitempty"`
 
-	// accessGroupIds are the access groups the user was last seen in, or last put in by the operator where Seam cannot report membership.
+	// accessGroupIds are the access groups the user was last seen in, plus any the operator is putting it in (written here before the grant is sent), or last put in by the operator where Seam cannot report membership.
 	// +listType=set
 	// +optional
 	AccessGroupIDs []string `json:"accessGroupIds,omitempty"`

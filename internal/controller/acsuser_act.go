@@ -9,6 +9,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
@@ -42,10 +43,21 @@ func (r *AcsUserReconciler) awaitConfirmation(ctx context.Context, u *seamv1alph
 }
 
 // sendAll sends the actions in order: every revocation is tried even if another
-// fails; grants stop at the first failure. It returns what was sent, and the first
+// fails; grants stop at the first failure, and are recorded in status before the
+// first is sent (recordGrantsAhead). It returns what was sent, and the first
 // failure.
 func (r *AcsUserReconciler) sendAll(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, actions []Action) (done []string, failed Action, firstErr error) {
+	recorded := false
 	for _, a := range actions {
+		if a.Kind == ActionAddToGroup && !recorded {
+			recorded = true
+			if err := r.recordGrantsAhead(ctx, u, actions); err != nil {
+				if firstErr == nil {
+					firstErr, failed = err, a
+				}
+				break
+			}
+		}
 		if err := r.send(ctx, conn, u, a); err != nil {
 			if firstErr == nil {
 				firstErr, failed = err, a
@@ -60,44 +72,69 @@ func (r *AcsUserReconciler) sendAll(ctx context.Context, conn *connection.Resolv
 		}
 		done = append(done, describe(a))
 	}
-	r.rememberSuspendedConfirm(u, actions, firstErr == nil)
+	r.rememberRevokeConfirm(u, actions, firstErr == nil)
 	return done, failed, firstErr
 }
 
-// suspendedConfirm is what the next reconcile of a generation may take as known
-// when it confirms revocations sent to a user the spec keeps suspended: the
-// membership they left, so that one read of the user confirms them.
-type suspendedConfirm struct {
+// recordGrantsAhead writes the groups about to be granted into status before Seam
+// is asked for any, as a create is marked before it is sent. Removals are decided
+// from status before anything is read (knownRevocations) and confirmed by one read
+// of the user (confirmByUserRead), so status must hold every group the operator may
+// have put the user in: a grant whose status write was lost afterwards (the manager
+// stopped, the apiserver refused) would keep opening doors until the next resync.
+// A grant that then fails leaves a group recorded that the next read corrects.
+func (r *AcsUserReconciler) recordGrantsAhead(ctx context.Context, u *seamv1alpha1.AcsUser, actions []Action) error {
+	base := u.DeepCopy()
+	for _, a := range actions {
+		if a.Kind == ActionAddToGroup && !slices.Contains(u.Status.AccessGroupIDs, a.Group) {
+			u.Status.AccessGroupIDs = append(u.Status.AccessGroupIDs, a.Group)
+		}
+	}
+	if len(u.Status.AccessGroupIDs) == len(base.Status.AccessGroupIDs) {
+		return nil
+	}
+	slices.Sort(u.Status.AccessGroupIDs)
+	if err := r.Status().Patch(ctx, u, client.MergeFrom(base)); err != nil {
+		u.Status.AccessGroupIDs = base.Status.AccessGroupIDs
+		return fmt.Errorf("recording the groups to grant in status: %w", err)
+	}
+	return nil
+}
+
+// revokeConfirm is what the next reconcile of a generation may take as known when
+// it confirms revocations: the membership they left, so that one read of the user
+// confirms them.
+type revokeConfirm struct {
 	generation int64
 	groups     []string
 	names      map[string]string
 }
 
-// rememberSuspendedConfirm records the membership writes just sent left, when
+// rememberRevokeConfirm records the membership the writes just sent left, when
 // confirmByUserRead allows a confirmation by one read of the user; otherwise it
 // forgets any earlier record, and the next reconcile reads user and membership.
-func (r *AcsUserReconciler) rememberSuspendedConfirm(u *seamv1alpha1.AcsUser, sent []Action, allSent bool) {
-	if !allSent || !confirmByUserRead(u.Spec, sent, r.now()) {
-		r.suspendedConfirms.Delete(u.UID)
+func (r *AcsUserReconciler) rememberRevokeConfirm(u *seamv1alpha1.AcsUser, sent []Action, allSent bool) {
+	if !allSent || !confirmByUserRead(sent) {
+		r.revokeConfirms.Delete(u.UID)
 		return
 	}
-	c := suspendedConfirm{generation: u.Generation, groups: append([]string{}, u.Status.AccessGroupIDs...), names: map[string]string{}}
+	c := revokeConfirm{generation: u.Generation, groups: append([]string{}, u.Status.AccessGroupIDs...), names: map[string]string{}}
 	for _, g := range u.Status.AccessGroups {
 		c.names[g.ID] = g.Name
 	}
-	r.suspendedConfirms.Store(u.UID, c)
+	r.revokeConfirms.Store(u.UID, c)
 }
 
 // confirmByUserRead reports whether the writes sent can be confirmed by one read
-// of the user, its membership taken as the operator left it: only when every one
-// took access away and the spec keeps the user suspended. A suspended user's groups
-// grant nothing, so a group the operator never recorded (a grant whose status
-// write was lost, a console change) cannot let anyone in; the next shared read of
-// the system (the snapshot) reads the membership, and an unsuspend is a spec change,
-// which is read in full, and any group it finds removed, before it is sent. Pure:
-// the clock is an argument.
-func confirmByUserRead(spec seamv1alpha1.AcsUserSpec, sent []Action, now time.Time) bool {
-	if len(sent) == 0 || !effectivelySuspended(spec, now) {
+// of the user, its membership taken as the writes left it: when every one took
+// access away. The user's read shows a suspension or a schedule applied, and a
+// membership change still pending; the membership those writes were decided from
+// holds every group the operator granted (recordGrantsAhead) or read. A group it
+// never saw (a console change) is drift like any other: the next shared read of
+// the system (the snapshot) finds it. A grant is confirmed by reading the
+// membership. Pure.
+func confirmByUserRead(sent []Action) bool {
+	if len(sent) == 0 {
 		return false
 	}
 	for _, a := range sent {

@@ -62,10 +62,10 @@ type AcsUserReconciler struct {
 	// cached status older than that write must not make knownRevocations send it
 	// again.
 	revoked sync.Map
-	// suspendedConfirms is, per object UID, the membership a suspended user's last
-	// revocations left (a suspendedConfirm): the next reconcile of that generation
-	// confirms them with one read of the user.
-	suspendedConfirms sync.Map
+	// revokeConfirms is, per object UID, the membership the last revocations
+	// left (a revokeConfirm): the next reconcile of that generation confirms them
+	// with one read of the user.
+	revokeConfirms sync.Map
 }
 
 // +kubebuilder:rbac:groups=seam.acs-operator.io,resources=acsusers,verbs=get;list;watch;update;patch
@@ -149,9 +149,7 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 	if r.revokedThisGeneration(u) {
 		// Confirming must not take a token from the next revocation: these reads
 		// wait their turn with every other call (a write the diff decides next
-		// keeps this reconcile's priority). They read the membership too: the
-		// recorded one misses a grant whose status write was lost, and a removal
-		// the spec asks for must not wait for the next resync to be found.
+		// keeps this reconcile's priority).
 		readCtx = seam.WithPriority(ctx, seam.PriorityDefault)
 	}
 	observed, gone, err := r.observe(readCtx, conn, u, want)

@@ -155,6 +155,6 @@ func (r *AcsUserReconciler) blockDelete(ctx context.Context, u *seamv1alpha1.Acs
 // release removes the finalizer: Kubernetes then deletes the object.
 func (r *AcsUserReconciler) release(ctx context.Context, u *seamv1alpha1.AcsUser) error {
 	r.revoked.Delete(u.UID)
-	r.suspendedConfirms.Delete(u.UID)
+	r.revokeConfirms.Delete(u.UID)
 	return setFinalizer(ctx, r.Client, u, Finalizer, false)
 }

@@ -399,29 +399,24 @@ func TestKnownRevocations(t *testing.T) {
 }
 
 func TestConfirmByUserRead(t *testing.T) {
-	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	past := metav1.NewTime(now.Add(-time.Hour))
 	suspend, remove := Action{Kind: ActionSuspend}, Action{Kind: ActionRemoveFromGroup, Group: "g1"}
+	narrow := Action{Kind: ActionNarrowSchedule, Fields: []string{"accessSchedule"}}
 	add, unsuspend := Action{Kind: ActionAddToGroup, Group: "g2"}, Action{Kind: ActionUnsuspend}
-	suspended := seamv1alpha1.AcsUserSpec{Suspended: true}
 	cases := []struct {
 		reason string
-		spec   seamv1alpha1.AcsUserSpec
 		sent   []Action
 		want   bool
 	}{
-		{reason: "a suspension: one read of the user", spec: suspended, sent: []Action{suspend}, want: true},
-		{reason: "suspended and out of a group: its groups grant nothing", spec: suspended, sent: []Action{suspend, remove}, want: true},
-		{reason: "a removal from a user kept suspended", spec: suspended, sent: []Action{remove}, want: true},
-		{reason: "a schedule that ended suspends too",
-			spec: seamv1alpha1.AcsUserSpec{AccessSchedule: &seamv1alpha1.AccessSchedule{EndsAt: &past}}, sent: []Action{suspend}, want: true},
-		{reason: "a removal from an active user: an unrecorded group would still let them in", spec: seamv1alpha1.AcsUserSpec{}, sent: []Action{remove}},
-		{reason: "a grant is confirmed by reading the membership", spec: suspended, sent: []Action{add}},
-		{reason: "an unsuspend is a grant", spec: seamv1alpha1.AcsUserSpec{}, sent: []Action{unsuspend}},
-		{reason: "nothing sent", spec: suspended},
+		{reason: "a suspension: one read of the user", sent: []Action{suspend}, want: true},
+		{reason: "suspended and out of a group", sent: []Action{suspend, remove}, want: true},
+		{reason: "a removal from a group: every grant is recorded before it is sent", sent: []Action{remove}, want: true},
+		{reason: "a narrower schedule is in the user's read", sent: []Action{narrow}, want: true},
+		{reason: "a grant is confirmed by reading the membership", sent: []Action{remove, add}},
+		{reason: "an unsuspend is a grant", sent: []Action{unsuspend}},
+		{reason: "nothing sent"},
 	}
 	for _, tc := range cases {
-		if got := confirmByUserRead(tc.spec, tc.sent, now); got != tc.want {
+		if got := confirmByUserRead(tc.sent); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.reason, got, tc.want)
 		}
 	}

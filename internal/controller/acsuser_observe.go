@@ -18,11 +18,11 @@ import (
 )
 
 // observe reads the remote user and its group membership (the membership taken as
-// known when it confirms revocations to a user kept suspended:
-// observeSuspendedConfirm). gone is true when Seam says the user does not exist.
+// known when it confirms revocations: observeRevokeConfirm). gone is true when
+// Seam says the user does not exist.
 func (r *AcsUserReconciler) observe(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, want seamv1alpha1.AcsUserSpec) (Observed, bool, error) {
-	if c, ok := r.suspendedConfirm(u); ok {
-		return r.observeSuspendedConfirm(ctx, conn, u, c)
+	if c, ok := r.revokeConfirm(u); ok {
+		return r.observeRevokeConfirm(ctx, conn, u, c)
 	}
 	o, ok, err := r.observeFromSnapshot(ctx, conn, u, want)
 	if err != nil {
@@ -45,36 +45,35 @@ func (r *AcsUserReconciler) observe(ctx context.Context, conn *connection.Resolv
 	return Observed{User: user, Groups: groups, GroupNames: names}, false, nil
 }
 
-// suspendedConfirm returns the membership recorded for this generation's
-// revocations to a suspended user, if any (rememberSuspendedConfirm).
-func (r *AcsUserReconciler) suspendedConfirm(u *seamv1alpha1.AcsUser) (suspendedConfirm, bool) {
-	v, ok := r.suspendedConfirms.Load(u.UID)
+// revokeConfirm returns the membership recorded for this generation's
+// revocations, if any (rememberRevokeConfirm).
+func (r *AcsUserReconciler) revokeConfirm(u *seamv1alpha1.AcsUser) (revokeConfirm, bool) {
+	v, ok := r.revokeConfirms.Load(u.UID)
 	if !ok {
-		return suspendedConfirm{}, false
+		return revokeConfirm{}, false
 	}
-	c := v.(suspendedConfirm)
+	c := v.(revokeConfirm)
 	if c.generation != u.Generation {
-		r.suspendedConfirms.Delete(u.UID)
-		return suspendedConfirm{}, false
+		r.revokeConfirms.Delete(u.UID)
+		return revokeConfirm{}, false
 	}
 	return c, true
 }
 
-// observeSuspendedConfirm confirms revocations sent to a suspended user with one
-// read of the user, the membership taken as they left it (confirmByUserRead says
-// why that is safe). Once Seam has nothing pending the record is spent: later
-// reconciles read as usual.
-func (r *AcsUserReconciler) observeSuspendedConfirm(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, c suspendedConfirm) (Observed, bool, error) {
+// observeRevokeConfirm confirms revocations with one read of the user, the
+// membership taken as they left it (confirmByUserRead says why that is safe). Once
+// Seam has nothing pending the record is spent: later reconciles read as usual.
+func (r *AcsUserReconciler) observeRevokeConfirm(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, c revokeConfirm) (Observed, bool, error) {
 	user, err := conn.Client.GetUser(ctx, u.Status.AcsUserID)
 	if errors.Is(err, seam.ErrNotFound) {
-		r.suspendedConfirms.Delete(u.UID)
+		r.revokeConfirms.Delete(u.UID)
 		return Observed{}, true, nil
 	}
 	if err != nil {
 		return Observed{}, false, err
 	}
 	if len(user.PendingMutations) == 0 {
-		r.suspendedConfirms.Delete(u.UID)
+		r.revokeConfirms.Delete(u.UID)
 	}
 	return Observed{User: user, Groups: append([]string{}, c.groups...), GroupNames: c.names}, false, nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -261,16 +262,42 @@ var _ = Describe("Revocations first (issue 9)", func() {
 		Expect(w.eventReasons("onewrite")).To(ContainElements("Suspended", "RemovedFromGroup"))
 	})
 
-	It("removes a group whose grant was never recorded when it confirms a group removal, without waiting for a resync", func() {
+	It("takes an active user out of a group with one write, confirmed by one read of the user (issue 11)", func() {
 		w := newWorld(sandbox.Options{})
-		w.newAcsUser("unrecorded", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA, groupC) })
-		u := w.waitReady("unrecorded")
-		// A grant made but never recorded in status (the manager stopped between the
-		// write and the status patch), then a revocation the spec asks for.
+		w.newAcsUser("active", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA, groupB) })
+		w.waitReady("active")
+		w.sandbox.ResetCounters()
+		w.update("active", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA) })
+		w.waitReady("active")
+		Expect(w.remote("active").GroupIDs).To(Equal([]string{groupA}))
+		Expect(w.received("/acs/users/remove_from_access_group")).To(Equal(1))
+		Expect(w.received("/acs/users/get")).To(Equal(1), "the removal is confirmed by one read of the user")
+		Expect(w.received("/acs/access_groups/list")).To(BeZero(),
+			"every group the operator granted is recorded before it is sent: the membership it left is known")
+	})
+
+	It("records a grant in status before it asks Seam for it, so no lost status write can hide it from a later removal", func() {
+		w := newWorld(sandbox.Options{})
+		w.newAcsUser("ahead", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA) })
+		w.waitReady("ahead")
+		w.sandbox.SetRouteLatency("/acs/users/add_to_access_group", 2*time.Second)
+		w.update("ahead", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA, groupB) })
+		Eventually(func() bool {
+			return slices.Contains(w.get("ahead").Status.AccessGroupIDs, groupB) && !slices.Contains(w.remote("ahead").GroupIDs, groupB)
+		}).Should(BeTrue(), "status lists the group while the grant is on its way")
+		w.waitReady("ahead")
+		Expect(w.remote("ahead").GroupIDs).To(Equal([]string{groupA, groupB}))
+	})
+
+	It("removes a group added out of band to an active user at the next resync, the removal's confirmation aside", func() {
+		w := newWorld(sandbox.Options{})
+		w.newAcsUser("console", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA, groupC) })
+		u := w.waitReady("console")
+		// A console change: drift the operator has not seen, found by the shared
+		// read of the system at the next resync like any other.
 		Expect(w.sandbox.UpdateUserOutOfBand(u.Status.AcsUserID, func(r *sandbox.User) { r.GroupIDs = sorted(groupA, groupB, groupC) })).To(Succeed())
-		w.update("unrecorded", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA) })
-		w.waitReady("unrecorded")
-		Expect(w.remote("unrecorded").GroupIDs).To(Equal([]string{groupA}), "the confirming read finds the unrecorded group and removes it")
+		w.update("console", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA) })
+		Eventually(func() []string { return w.remote("console").GroupIDs }, 4*resyncPeriod).Should(Equal([]string{groupA}))
 	})
 
 	It("removes a group whose grant was never recorded before it unsuspends the user", func() {
