@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/connection"
+	"github.com/acs-operator/acs-operator/internal/seam"
 )
 
 // act sends the writes the diff decided, one Event each, and comes back shortly to
@@ -47,18 +49,23 @@ func (r *AcsUserReconciler) awaitConfirmation(ctx context.Context, u *seamv1alph
 // first is sent (recordGrantsAhead). It returns what was sent, and the first
 // failure.
 func (r *AcsUserReconciler) sendAll(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, actions []Action) (done []string, failed Action, firstErr error) {
-	recorded := false
+	var ahead []string
+	granted := map[string]error{}
 	for _, a := range actions {
-		if a.Kind == ActionAddToGroup && !recorded {
-			recorded = true
-			if err := r.recordGrantsAhead(ctx, u, actions); err != nil {
+		if a.Kind == ActionAddToGroup && ahead == nil {
+			var err error
+			if ahead, err = r.recordGrantsAhead(ctx, u, actions); err != nil {
 				if firstErr == nil {
 					firstErr, failed = err, a
 				}
 				break
 			}
 		}
-		if err := r.send(ctx, conn, u, a); err != nil {
+		err := r.send(ctx, conn, u, a)
+		if a.Kind == ActionAddToGroup {
+			granted[a.Group] = err
+		}
+		if err != nil {
 			if firstErr == nil {
 				firstErr, failed = err, a
 			}
@@ -72,8 +79,28 @@ func (r *AcsUserReconciler) sendAll(ctx context.Context, conn *connection.Resolv
 		}
 		done = append(done, describe(a))
 	}
+	if drop := groupsNotGranted(ahead, granted); len(drop) > 0 {
+		u.Status.AccessGroupIDs = sortedDifference(u.Status.AccessGroupIDs, drop)
+	}
 	r.rememberRevokeConfirm(u, actions, firstErr == nil)
 	return done, failed, firstErr
+}
+
+// groupsNotGranted are the groups written into status ahead of their grants
+// that Seam surely did not grant: never sent (an earlier grant failed), or
+// refused outright (a 4xx answer). A grant whose outcome is unknown stays
+// recorded: a later removal must still be sent. Servers that cannot report
+// membership trust the record, so one left there would never be granted. Pure.
+func groupsNotGranted(ahead []string, granted map[string]error) []string {
+	var out []string
+	for _, g := range ahead {
+		err, sent := granted[g]
+		var refusal *seam.APIError
+		if !sent || err != nil && errors.As(err, &refusal) && refusal.HTTPStatus >= 400 && refusal.HTTPStatus < 500 {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // recordGrantsAhead writes the groups about to be granted into status before Seam
@@ -82,23 +109,26 @@ func (r *AcsUserReconciler) sendAll(ctx context.Context, conn *connection.Resolv
 // of the user (confirmByUserRead), so status must hold every group the operator may
 // have put the user in: a grant whose status write was lost afterwards (the manager
 // stopped, the apiserver refused) would keep opening doors until the next resync.
-// A grant that then fails leaves a group recorded that the next read corrects.
-func (r *AcsUserReconciler) recordGrantsAhead(ctx context.Context, u *seamv1alpha1.AcsUser, actions []Action) error {
+// It returns the groups it added (groupsNotGranted takes back those Seam surely
+// did not grant).
+func (r *AcsUserReconciler) recordGrantsAhead(ctx context.Context, u *seamv1alpha1.AcsUser, actions []Action) ([]string, error) {
 	base := u.DeepCopy()
+	var ahead []string
 	for _, a := range actions {
 		if a.Kind == ActionAddToGroup && !slices.Contains(u.Status.AccessGroupIDs, a.Group) {
 			u.Status.AccessGroupIDs = append(u.Status.AccessGroupIDs, a.Group)
+			ahead = append(ahead, a.Group)
 		}
 	}
-	if len(u.Status.AccessGroupIDs) == len(base.Status.AccessGroupIDs) {
-		return nil
+	if len(ahead) == 0 {
+		return []string{}, nil
 	}
 	slices.Sort(u.Status.AccessGroupIDs)
 	if err := r.Status().Patch(ctx, u, client.MergeFrom(base)); err != nil {
 		u.Status.AccessGroupIDs = base.Status.AccessGroupIDs
-		return fmt.Errorf("recording the groups to grant in status: %w", err)
+		return nil, fmt.Errorf("recording the groups to grant in status: %w", err)
 	}
-	return nil
+	return ahead, nil
 }
 
 // revokeConfirm is what the next reconcile of a generation may take as known when

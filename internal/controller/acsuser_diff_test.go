@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -393,6 +394,33 @@ func TestKnownRevocations(t *testing.T) {
 			got = append(got, a.Kind)
 		}
 		if !cmp.Equal(got, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.reason, got, tc.want)
+		}
+	}
+}
+
+func TestGroupsNotGranted(t *testing.T) {
+	refused := &seam.APIError{HTTPStatus: 400}
+	throttled := &seam.APIError{HTTPStatus: 429}
+	unavailable := &seam.APIError{HTTPStatus: 503}
+	lost := &seam.RequestError{Route: "/acs/users/add_to_access_group", Err: errors.New("connection reset")}
+	cases := []struct {
+		reason  string
+		ahead   []string
+		granted map[string]error
+		want    []string
+	}{
+		{reason: "all granted", ahead: []string{"a", "b"}, granted: map[string]error{"a": nil, "b": nil}},
+		{reason: "never sent after an earlier grant failed: not granted", ahead: []string{"a", "b"},
+			granted: map[string]error{"a": unavailable}, want: []string{"b"}},
+		{reason: "refused outright: not granted", ahead: []string{"a"}, granted: map[string]error{"a": refused}, want: []string{"a"}},
+		{reason: "a 429 is a refusal too", ahead: []string{"a"}, granted: map[string]error{"a": throttled}, want: []string{"a"}},
+		{reason: "a 5xx may have been applied: kept", ahead: []string{"a"}, granted: map[string]error{"a": unavailable}},
+		{reason: "no answer: kept, a later removal must still be sent", ahead: []string{"a"}, granted: map[string]error{"a": lost}},
+		{reason: "nothing written ahead", granted: map[string]error{"a": refused}},
+	}
+	for _, tc := range cases {
+		if got := groupsNotGranted(tc.ahead, tc.granted); !cmp.Equal(got, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.reason, got, tc.want)
 		}
 	}
