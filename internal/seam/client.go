@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -282,7 +283,13 @@ func (c *Client) send(ctx context.Context, route string, payload []byte, n int) 
 	if fb, ok := c.limiter.(RateFeedback); ok && a.err == nil {
 		switch {
 		case a.status == http.StatusTooManyRequests:
-			fb.Throttled(parseRetryAfter(a.header.Get("Retry-After"), time.Now()))
+			retryAfter := parseRetryAfter(a.header.Get("Retry-After"), time.Now())
+			fb.Throttled(retryAfter)
+			if r, ok := c.limiter.(interface{ Rate() float64 }); ok {
+				// Each 429 pauses the whole connection: worth a line, with the
+				// rate the limiter goes on at (the configured one is too high).
+				c.log.Info("Seam throttled the connection", "route", route, "retryAfterMs", retryAfter.Milliseconds(), "requestsPerSecondNow", math.Round(r.Rate()*10)/10)
+			}
 		case a.status < 300:
 			fb.Accepted()
 		}

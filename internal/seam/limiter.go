@@ -85,7 +85,10 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     second stretch that puts the measure 10% low, so a rate known good that
 //     the measure's error could cover stays known good (else the rate settles
 //     10% under the server's for the rest of a batch: the settled pace takes
-//     minutes to climb that back). And a stretch during which the limiter's own bucket
+//     minutes to climb that back); and the burst subtracted is the configured
+//     burst's share of the rate, applied to the measure, when that is less than
+//     the bound (measure: a guess at the server's shape, dropped at the first 429
+//     that shows it wrong). And a stretch during which the limiter's own bucket
 //     filled was not all spent at the server's rate (its bucket may have sat
 //     full): that measure is only a floor. If the rate known good is no more
 //     than a floor of the same stretch, or well under what the server accepted
@@ -145,6 +148,11 @@ type AdaptiveLimiter struct {
 	// throttled is set by the first 429 since the limit was set; probing while
 	// the rate is under one a 429 blindly cut it to, with nothing known good.
 	throttled, probing bool
+	// sharedMeasure is the last rate measured with the server's burst taken as
+	// the configured share of its rate (measure), while it stands; shareWrong is
+	// set once a 429 shows that share too small.
+	sharedMeasure float64
+	shareWrong    bool
 
 	queue   []*waiter // most urgent first, then arrival order
 	seq     uint64
@@ -228,6 +236,7 @@ func (l *AdaptiveLimiter) SetLimit(rps float64, burst int) {
 		// otherwise. What is known good of the server stays.
 		l.throttled, l.probing = false, false
 		l.burstCap, l.serverBurst = topBurst(float64(burst)), float64(burst)
+		l.sharedMeasure, l.shareWrong = 0, false
 	}
 	l.ceiling, l.burst = rps, float64(burst)
 	l.tokens = min(l.tokens, l.burstCap)
@@ -290,7 +299,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 		// sat full, its refill lost, and the measure is a floor, maybe well under
 		// the server's rate (a manager slow to start a batch, then fast).
 		loose := false
-		if measured, span := l.accepted.rate(now, l.serverBurst, measureFor); span >= measureFor {
+		if measured, span := l.measure(now, sending); span >= measureFor {
 			// The burst is a bound, maybe over the server's (told more than it
 			// grants): the server's rate is at least the measure and at most the
 			// measure plus the burst's error over the stretch. A rate known good in
@@ -371,6 +380,37 @@ func (l *AdaptiveLimiter) Accepted() {
 	if top := topBurst(l.burst); l.burstCap < top {
 		l.burstCap = min(top, l.burstCap+1/l.rate)
 	}
+}
+
+// measure is the server's rate as the accepted calls show it at a 429
+// (acceptLog.rate). The server's burst it subtracts is its bound (serverBurst),
+// or less: the configured burst's share of the rate, applied to the server's. A
+// connection told 2× the rate and 2× the burst has a bound twice the server's
+// burst, which puts a measure over two seconds 10% low, and the rate settles there
+// for minutes. That share is a guess (the configured limits are the only hint of
+// the server's shape): once a 429 comes at a pace under a measure it made, the
+// server's burst is a larger share of its rate than the configured one (told 2×
+// the rate and the same burst), and only the bound is used from then on. The
+// guess costs that one 429 when wrong; the bound alone costs a tenth of the rate
+// for minutes when the configured shape is right.
+func (l *AdaptiveLimiter) measure(now time.Time, sending float64) (float64, time.Duration) {
+	if l.sharedMeasure > 0 && sending < l.sharedMeasure {
+		l.shareWrong = true
+	}
+	l.sharedMeasure = 0
+	measured, span := l.accepted.rate(now, l.serverBurst, measureFor)
+	if span < measureFor || l.shareWrong {
+		return measured, span
+	}
+	bound := measured
+	for range 3 { // the burst depends on the rate: a few rounds settle both
+		burst := min(l.serverBurst, max(1, measured*l.burst/l.ceiling))
+		measured, span = l.accepted.rate(now, burst, measureFor)
+	}
+	if measured > bound {
+		l.sharedMeasure = measured
+	}
+	return measured, span
 }
 
 // topBurst is the most of a configured burst the limiter sends at once: the

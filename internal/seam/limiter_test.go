@@ -168,11 +168,12 @@ func accept(l *AdaptiveLimiter, clk *fakeClock, n int, d time.Duration) {
 
 func near(got, want float64) bool { return math.Abs(got-want) < 1e-6*max(1, want) }
 
-// Told twice the rate of a server of 50 rps with a burst of 10: the first 429
-// measures nothing and halves the rate; the next, a second after the pause,
-// measures the server's rate and the limiter settles just under it.
+// Told twice the rate and burst of a server of 50 rps with a burst of 10: the
+// first 429 measures nothing and halves the rate; the next, a second after the
+// pause, measures the server's rate (its burst taken as the configured share of
+// it) and the limiter settles just under it.
 func TestLimiterCutsBlindThenMeasures(t *testing.T) {
-	l, clk, _ := newTestLimiter(100, 10)
+	l, clk, _ := newTestLimiter(100, 20)
 	// At 97 rps the server's bucket (10, refilled at 50) lasts 0.21 s: 20 calls.
 	accept(l, clk, 20, 210*time.Millisecond)
 	l.Throttled(time.Second)
@@ -208,6 +209,42 @@ func TestLimiterCutsBlindThenMeasures(t *testing.T) {
 	accept(l, clk, 48, time.Second)
 	if got, want := l.Rate()-before, 48*headroom*settledClimb; math.Abs(got-want) > 0.01 {
 		t.Errorf("a settled rate climbs %v per second, want about %v", got, want)
+	}
+}
+
+// Told twice the rate of a server of 50 rps with a burst of 10, and the same
+// burst: the configured share of burst to rate is half the server's, so the
+// measure that takes it overshoots. The next 429 comes at a pace under that
+// measure: from then on the measure subtracts the burst's bound only.
+func TestLimiterDropsAWrongBurstShare(t *testing.T) {
+	l, clk, _ := newTestLimiter(100, 10)
+	accept(l, clk, 20, 210*time.Millisecond)
+	l.Throttled(time.Second)
+	clk.Advance(time.Second)
+	accept(l, clk, 60, time.Second)
+	clk.Advance(20 * time.Millisecond)
+	l.Throttled(time.Second)
+	guessed := l.Rate()
+	if guessed <= 50*headroom {
+		t.Fatalf("with the configured share the measure is %v, want over the server's rate less the headroom", guessed)
+	}
+
+	clk.Advance(time.Second) // the pause
+	// At about 52 rps the server's bucket (10) lasts 5 s: 260 calls, then 429.
+	saturate(l)
+	accept(l, clk, 260, 5*time.Second)
+	clk.Advance(20 * time.Millisecond)
+	saturate(l)
+	l.Throttled(time.Second)
+	if !l.shareWrong {
+		t.Error("a 429 under the measure the share made did not drop the share")
+	}
+	if got, want := l.Rate(), 50*headroom; math.Abs(got-want) > want/100 {
+		t.Errorf("after the share was dropped the rate is %v, want the server's measured with the burst's bound, less the headroom: %v", got, want)
+	}
+	l.SetLimit(100, 20)
+	if l.shareWrong {
+		t.Error("a new limit is a new shape to guess from, yet the share stays dropped")
 	}
 }
 
