@@ -21,6 +21,10 @@ type figures struct {
 	Throttled         int      `json:"throttled_429"`
 	ConvergeOverRatio *float64 `json:"converge_over_ratio,omitempty"`
 	ThrottledOver     *int     `json:"throttled_429_over,omitempty"`
+	// ConvergeOverColdRatio is ConvergeOverRatio on a new connection, its
+	// limiter knowing nothing of the server.
+	ConvergeOverColdRatio *float64 `json:"converge_over_cold_ratio,omitempty"`
+	ThrottledOverCold     *int     `json:"throttled_429_over_cold,omitempty"`
 	CallsPerUser      float64  `json:"calls_per_user"`
 	// IdleCallsPerResync is the calls of one resync period with nothing changed,
 	// for the one system; IdleCallsTarget is ceil(N/500) + its access groups.
@@ -81,6 +85,10 @@ func figuresOf(cfg config, r *result) figures {
 	if r.over != nil {
 		ratio, limited := r.over.readyIn.Seconds()/bound, throttled(r.over.calls)
 		f.ConvergeOverRatio, f.ThrottledOver = &ratio, &limited
+	}
+	if r.overCold != nil {
+		ratio, limited := r.overCold.readyIn.Seconds()/bound, throttled(r.overCold.calls)
+		f.ConvergeOverColdRatio, f.ThrottledOverCold = &ratio, &limited
 	}
 	f.CallsPerUser = float64(r.convergeCalls.total()) / float64(r.n)
 	if r.resyncWindow > 0 {
@@ -165,6 +173,9 @@ func figuresTable(cfg config, f figures) table {
 	add("all Ready ÷ (N ÷ server rps), connection told the real rate", fmt.Sprintf("%.2f× (%.1fs, %d × 429)", f.ConvergeRatio, f.ConvergeSeconds, f.Throttled), "≤ 1.10×")
 	if f.ConvergeOverRatio != nil {
 		add(fmt.Sprintf("the same, %d more users, connection told %g× the real rate", f.N, cfg.over), fmt.Sprintf("%.2f× (%d × 429)", *f.ConvergeOverRatio, *f.ThrottledOver), "≤ 1.10×")
+	}
+	if f.ConvergeOverColdRatio != nil {
+		add(fmt.Sprintf("the same, %d more users on a new connection told %g× the real rate (nothing learnt yet)", f.N, cfg.over), fmt.Sprintf("%.2f× (%d × 429)", *f.ConvergeOverColdRatio, *f.ThrottledOverCold), "≤ 1.10×")
 	}
 	add("Seam calls per new user", fmt.Sprintf("%.2f", f.CallsPerUser), "1 (the create)")
 	add("Seam calls in one idle resync (one system; + the connection's own check)", fmt.Sprintf("%.1f (+ %.1f)", f.IdleCallsPerResync, f.IdleConnectionCallsPerResync), fmt.Sprintf("≤ %d (ceil(N ÷ 500) + %d groups)", f.IdleCallsTarget, len(accessGroups)))

@@ -103,6 +103,7 @@ func (r *sizeRun) phases(ctx context.Context) error {
 		if r.cfg.over > 0 {
 			steps = append(steps, step{fmt.Sprintf("converge with the connection told %g× the real rate", r.cfg.over), r.convergeOver})
 			bursts(true)
+			steps = append(steps, step{fmt.Sprintf("converge on a new connection told %g× the real rate", r.cfg.over), r.convergeOverCold})
 		}
 	}
 	for _, s := range steps {
@@ -129,27 +130,32 @@ func (r *sizeRun) setupConnection(ctx context.Context) error {
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "seam-api-key", Namespace: namespace},
 			StringData: map[string]string{"apiKey": sandboxAPIKey}},
-		&seamv1alpha1.SeamConnection{ObjectMeta: metav1.ObjectMeta{Name: connectionName, Namespace: namespace},
-			Spec: seamv1alpha1.SeamConnectionSpec{
-				Endpoint:          r.st.sandboxURL,
-				InsecureAllowHTTP: true,
-				APIKeySecretRef:   seamv1alpha1.SecretKeySelector{Name: "seam-api-key", Key: "apiKey"},
-				RateLimit:         &seamv1alpha1.RateLimit{RequestsPerSecond: rps, Burst: burst},
-			}},
+		r.newConnection(connectionName, rps, burst),
 	}
 	for _, o := range objs {
 		if err := c.Create(ctx, o); err != nil {
 			return err
 		}
 	}
-	return r.waitConnectionReady(ctx)
+	return r.waitConnectionReady(ctx, connectionName)
 }
 
-// waitConnectionReady waits for the SeamConnection to be Ready at its generation.
-func (r *sizeRun) waitConnectionReady(ctx context.Context) error {
+// newConnection is a SeamConnection to the sandbox told rps and burst.
+func (r *sizeRun) newConnection(name string, rps, burst int32) *seamv1alpha1.SeamConnection {
+	return &seamv1alpha1.SeamConnection{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec: seamv1alpha1.SeamConnectionSpec{
+			Endpoint:          r.st.sandboxURL,
+			InsecureAllowHTTP: true,
+			APIKeySecretRef:   seamv1alpha1.SecretKeySelector{Name: "seam-api-key", Key: "apiKey"},
+			RateLimit:         &seamv1alpha1.RateLimit{RequestsPerSecond: rps, Burst: burst},
+		}}
+}
+
+// waitConnectionReady waits for the SeamConnection name to be Ready at its generation.
+func (r *sizeRun) waitConnectionReady(ctx context.Context, name string) error {
 	return proc.Poll(ctx, 200*time.Millisecond, time.Minute, func() (bool, error) {
 		var conn seamv1alpha1.SeamConnection
-		if err := r.st.client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: connectionName}, &conn); err != nil {
+		if err := r.st.client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &conn); err != nil {
 			return false, err
 		}
 		ready := meta.FindStatusCondition(conn.Status.Conditions, "Ready")
@@ -286,8 +292,13 @@ func (r *sizeRun) memory() (rss, heap float64) {
 
 // createUsers creates an AcsUser per name with a few workers, counting successes.
 func createUsers(ctx context.Context, c client.Client, names []string, created *atomic.Int64) error {
+	return createUsersOn(ctx, c, connectionName, names, created)
+}
+
+// createUsersOn is createUsers with the users on the connection conn.
+func createUsersOn(ctx context.Context, c client.Client, conn string, names []string, created *atomic.Int64) error {
 	return parallel(ctx, createWorkers, len(names), func(i int) error {
-		if err := c.Create(ctx, newUser(names[i], i)); err != nil {
+		if err := c.Create(ctx, newUser(names[i], conn, i)); err != nil {
 			return err
 		}
 		created.Add(1)
@@ -295,12 +306,13 @@ func createUsers(ctx context.Context, c client.Client, names []string, created *
 	})
 }
 
-// newUser is a user with a unique name and email and one access group.
-func newUser(name string, i int) *seamv1alpha1.AcsUser {
+// newUser is a user on the connection conn with a unique name and email and one
+// access group.
+func newUser(name, conn string, i int) *seamv1alpha1.AcsUser {
 	return &seamv1alpha1.AcsUser{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Spec: seamv1alpha1.AcsUserSpec{
-			ConnectionRef:  seamv1alpha1.ConnectionRef{Name: connectionName},
+			ConnectionRef:  seamv1alpha1.ConnectionRef{Name: conn},
 			AcsSystemID:    acsSystemID,
 			FullName:       "Bench " + name,
 			EmailAddress:   name + "@bench.example.com",

@@ -43,6 +43,8 @@ type result struct {
 	// revokeBursts are the burst phases, one per revokeBursts size.
 	revokeBursts []*revokeResult
 	over         *overResult
+	// overCold is the same on a new connection (a limiter that knows nothing).
+	overCold *overResult
 }
 
 // table is a titled grid with notes, rendered as aligned text or Markdown.
@@ -252,6 +254,9 @@ func summaryTable(cfg config, results []*result) table {
 		over, single, burst := "-", "-", "-"
 		if f.ConvergeOverRatio != nil {
 			over = fmt.Sprintf("%.2f×", *f.ConvergeOverRatio)
+		}
+		if f.ConvergeOverColdRatio != nil {
+			over += fmt.Sprintf(" (new connection %.2f×)", *f.ConvergeOverColdRatio)
 		}
 		if f.RevokeSingle != nil {
 			single = secs(f.RevokeSingle.SeamP99)

@@ -155,35 +155,69 @@ func (r *sizeRun) convergeOver(ctx context.Context) error {
 	if err := r.st.client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: connectionName}, &conn); err != nil {
 		return err
 	}
-	rps := int32(r.cfg.over * r.cfg.rateLimit)
-	burst := int32(r.cfg.over * float64(r.cfg.serverBurst))
+	rps, burst := r.overLimit()
 	conn.Spec.RateLimit = &seamv1alpha1.RateLimit{RequestsPerSecond: rps, Burst: burst}
 	if err := r.st.client.Update(ctx, &conn); err != nil {
 		return err
 	}
-	if err := r.waitConnectionReady(ctx); err != nil {
-		return fmt.Errorf("the connection at %d rps: %w", rps, err)
+	var err error
+	r.res.over, err = r.convergeOn(ctx, connectionName, "over")
+	return err
+}
+
+// coldConnectionName is the connection convergeOverCold makes.
+const coldConnectionName = "seam-cold"
+
+// convergeOverCold makes a new connection to the same sandbox, told over × its
+// real rate and burst, and times N more users on it: the limiter starts knowing
+// nothing of the server, as a new install or a new connection does.
+func (r *sizeRun) convergeOverCold(ctx context.Context) error {
+	rps, burst := r.overLimit()
+	if err := r.st.client.Create(ctx, r.newConnection(coldConnectionName, rps, burst)); err != nil {
+		return err
 	}
+	var err error
+	r.res.overCold, err = r.convergeOn(ctx, coldConnectionName, "cold")
+	return err
+}
+
+// overLimit is the rate and burst the connection is told: -over × the sandbox's.
+func (r *sizeRun) overLimit() (rps, burst int32) {
+	return int32(r.cfg.over * r.cfg.rateLimit), int32(r.cfg.over * float64(r.cfg.serverBurst))
+}
+
+// convergeOn waits for the connection conn to take its new limit, then times N
+// users named prefix-* on it (convergeBatch).
+func (r *sizeRun) convergeOn(ctx context.Context, conn, prefix string) (*overResult, error) {
+	rps, burst := r.overLimit()
+	if err := r.waitConnectionReady(ctx, conn); err != nil {
+		return nil, fmt.Errorf("the connection %s at %d rps: %w", conn, rps, err)
+	}
+	return r.convergeBatch(ctx, conn, prefix, rps, burst)
+}
+
+// convergeBatch waits for the operator to go quiet, creates N users named
+// prefix-* on the connection conn and times them to Ready.
+func (r *sizeRun) convergeBatch(ctx context.Context, conn, prefix string, rps, burst int32) (*overResult, error) {
 	if _, quiet := r.waitQuiet(ctx); !quiet {
-		return fmt.Errorf("the operator did not go quiet before the second batch")
+		return nil, fmt.Errorf("the operator did not go quiet before the batch")
 	}
 	if err := r.st.seam.resetCounters(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	names := userNames("over", r.res.n)
+	names := userNames(prefix, r.res.n)
 	start := time.Now()
 	var created atomic.Int64
-	if err := createUsers(ctx, r.st.client, names, &created); err != nil {
-		return err
+	if err := createUsersOn(ctx, r.st.client, conn, names, &created); err != nil {
+		return nil, err
 	}
 	if err := r.waitConverged(ctx, names); err != nil {
-		return err
+		return nil, err
 	}
 	over := &overResult{rps: rps, burst: burst, readyIn: r.tracker.lastReady(names).Sub(start)}
 	var err error
 	over.calls, err = r.st.seam.counters(ctx)
-	r.res.over = over
-	return err
+	return over, err
 }
 
 // overResult is the converge run with the connection told more than the real rate.
