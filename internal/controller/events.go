@@ -82,8 +82,17 @@ func NewEventRouter(c client.Client, apiReader client.Reader, operatorNamespace 
 	}
 }
 
-// Deliver routes an event the receiver verified, and notes that events flow.
+// Deliver routes an event the receiver verified, and notes that events flow. An
+// event about another workspace than the connection's is acknowledged (Svix
+// stops) and dropped: its signature only says the sender holds this
+// connection's signing secret, which someone gave to a webhook of another
+// workspace too, and that workspace's users are not this connection's.
 func (r *EventRouter) Deliver(ctx context.Context, conn webhook.Connection, e seam.Event) error {
+	if ws := r.workspaceOf(ctx, conn); e.WorkspaceID != "" && ws != "" && e.WorkspaceID != ws {
+		logf.FromContext(ctx).Info("Ignored a webhook event about another workspace: the connection's signing secret is also a webhook's of that workspace",
+			"connection", conn.String(), "workspaceId", ws, "eventWorkspaceId", e.WorkspaceID, "type", e.EventType)
+		return nil
+	}
 	if err := r.route(ctx, conn, e, "webhook", nil); err != nil {
 		return err
 	}
@@ -225,6 +234,16 @@ func (r *EventRouter) credentialsHolding(ctx context.Context, conn webhook.Conne
 }
 
 // connectionObject returns an empty object of the connection's kind and its key.
+// workspaceOf is the workspace the connection's check found, from the cache;
+// empty while it is not known.
+func (r *EventRouter) workspaceOf(ctx context.Context, conn webhook.Connection) string {
+	obj, key := connectionObject(conn)
+	if err := r.client.Get(ctx, key, obj); err != nil {
+		return ""
+	}
+	return string(connectionStatus(obj).WorkspaceID)
+}
+
 func connectionObject(conn webhook.Connection) (client.Object, types.NamespacedName) {
 	if conn.Namespace == "" {
 		return &seamv1alpha1.ClusterSeamConnection{}, types.NamespacedName{Name: conn.Name}

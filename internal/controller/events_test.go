@@ -76,6 +76,32 @@ func TestRouterWakesEachConnectionsUsersOnce(t *testing.T) {
 	}
 }
 
+// A delivery signed with the connection's secret but about another workspace
+// (one signing secret given to two connections) wakes nothing: only the
+// connection's own workspace's events concern its users.
+func TestRouterIgnoresWebhookEventsOfAnotherWorkspace(t *testing.T) {
+	conn := &seamv1alpha1.SeamConnection{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "seam"},
+		Status: seamv1alpha1.ConnectionStatus{WorkspaceID: "ws_mine"}}
+	r := routerWith(conn, claimingUser("a", "alice", "u1"))
+	to := webhook.Connection{Namespace: "a", Name: "seam"}
+	ctx := context.Background()
+	foreign := seam.Event{EventID: "ev1", EventType: "acs_user.deleted", WorkspaceID: "ws_other", AcsUserID: "u1", AcsSystemID: "sys"}
+	if err := r.Deliver(ctx, to, foreign); err != nil {
+		t.Fatal(err)
+	}
+	if got := append(drain(r.users), drain(r.revokedUsers)...); len(got) != 0 {
+		t.Fatalf("an event of another workspace woke %v", got)
+	}
+	own := foreign
+	own.EventID, own.WorkspaceID = "ev2", "ws_mine"
+	if err := r.Deliver(ctx, to, own); err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(r.revokedUsers); len(got) != 1 {
+		t.Fatalf("an event of the connection's workspace woke %v, want a/alice", got)
+	}
+}
+
 func TestRouterIgnoresEventsItHasNoUseFor(t *testing.T) {
 	r := routerWith(claimingUser("a", "alice", "u1"))
 	conn := webhook.Connection{Namespace: "a", Name: "seam"}
