@@ -25,7 +25,7 @@ type figures struct {
 	// limiter knowing nothing of the server.
 	ConvergeOverColdRatio *float64 `json:"converge_over_cold_ratio,omitempty"`
 	ThrottledOverCold     *int     `json:"throttled_429_over_cold,omitempty"`
-	CallsPerUser      float64  `json:"calls_per_user"`
+	CallsPerUser          float64  `json:"calls_per_user"`
 	// IdleCallsPerResync is the calls of one resync period with nothing changed,
 	// for the one system; IdleCallsTarget is ceil(N/500) + its access groups.
 	IdleCallsPerResync float64 `json:"idle_calls_per_resync"`
