@@ -50,9 +50,11 @@ func (r *AcsUserReconciler) awaitConfirmation(ctx context.Context, u *seamv1alph
 // failure.
 func (r *AcsUserReconciler) sendAll(ctx context.Context, conn *connection.Resolved, u *seamv1alpha1.AcsUser, actions []Action) (done []string, failed Action, firstErr error) {
 	var ahead []string
+	recorded := false
 	granted := map[string]error{}
 	for _, a := range actions {
-		if a.Kind == ActionAddToGroup && ahead == nil {
+		if a.Kind == ActionAddToGroup && !recorded {
+			recorded = true
 			var err error
 			if ahead, err = r.recordGrantsAhead(ctx, u, actions); err != nil {
 				if firstErr == nil {
@@ -121,7 +123,7 @@ func (r *AcsUserReconciler) recordGrantsAhead(ctx context.Context, u *seamv1alph
 		}
 	}
 	if len(ahead) == 0 {
-		return []string{}, nil
+		return nil, nil
 	}
 	slices.Sort(u.Status.AccessGroupIDs)
 	if err := r.Status().Patch(ctx, u, client.MergeFrom(base)); err != nil {

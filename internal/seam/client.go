@@ -284,10 +284,10 @@ func (c *Client) send(ctx context.Context, route string, payload []byte, n int) 
 		switch {
 		case a.status == http.StatusTooManyRequests:
 			retryAfter := parseRetryAfter(a.header.Get("Retry-After"), time.Now())
-			fb.Throttled(retryAfter)
-			if r, ok := c.limiter.(interface{ Rate() float64 }); ok {
-				// Each 429 pauses the whole connection: worth a line, with the
-				// rate the limiter goes on at (the configured one is too high).
+			if r, ok := c.limiter.(interface{ Rate() float64 }); fb.Throttled(retryAfter) && ok {
+				// A 429 that starts a pause of the whole connection is worth a
+				// line, with the rate the limiter goes on at (the configured one
+				// is too high); the 429s of calls sent before it say the same.
 				c.log.Info("Seam throttled the connection", "route", route, "retryAfterMs", retryAfter.Milliseconds(), "requestsPerSecondNow", math.Round(r.Rate()*10)/10)
 			}
 		case a.status < 300:

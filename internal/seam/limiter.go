@@ -34,7 +34,7 @@ func priorityOf(ctx context.Context) Priority {
 // reports each answer that says the server throttled it (429, with its
 // Retry-After, 0 if none) or accepted a call.
 type RateFeedback interface {
-	Throttled(retryAfter time.Duration)
+	Throttled(retryAfter time.Duration) (paused bool)
 	Accepted()
 }
 
@@ -258,14 +258,14 @@ func (l *AdaptiveLimiter) Rate() float64 {
 }
 
 // Throttled cuts the burst or the rate after a 429, and holds the queue for the
-// Retry-After. A 429 during the hold answers a call sent before it: the same
-// signal.
-func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
+// Retry-After; paused reports that it did. A 429 during the hold answers a call
+// sent before it: the same signal, ignored.
+func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.clock.Now()
 	if now.Before(l.hold) {
-		return
+		return false
 	}
 	l.refill(now)
 	// Since the last pause or quiet second (its bucket refilled meanwhile) the
@@ -344,6 +344,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) {
 	l.accepted.reset()
 	l.fromFull, l.fullKnown = 0, true
 	l.signal()
+	return true
 }
 
 // Accepted records the call, raises what is known good, and raises the rate
