@@ -143,14 +143,16 @@ type revokeConfirm struct {
 }
 
 // rememberRevokeConfirm records the membership the writes just sent left, when
-// confirmByUserRead allows a confirmation by one read of the user; otherwise it
-// forgets any earlier record, and the next reconcile reads user and membership.
+// confirmByUserRead allows a confirmation by one read of the user and this process
+// knows that membership exactly (memberships); otherwise it forgets any earlier
+// record, and the next reconcile reads user and membership.
 func (r *AcsUserReconciler) rememberRevokeConfirm(u *seamv1alpha1.AcsUser, sent []Action, allSent bool) {
-	if !allSent || !confirmByUserRead(sent) {
+	groups, known := r.memberships.of(u.UID, u.Status.AcsUserID)
+	if !allSent || !known || !confirmByUserRead(sent) {
 		r.revokeConfirms.Delete(u.UID)
 		return
 	}
-	c := revokeConfirm{generation: u.Generation, groups: append([]string{}, u.Status.AccessGroupIDs...), names: map[string]string{}}
+	c := revokeConfirm{generation: u.Generation, groups: groups, names: map[string]string{}}
 	for _, g := range u.Status.AccessGroups {
 		c.names[g.ID] = g.Name
 	}
@@ -160,11 +162,11 @@ func (r *AcsUserReconciler) rememberRevokeConfirm(u *seamv1alpha1.AcsUser, sent 
 // confirmByUserRead reports whether the writes sent can be confirmed by one read
 // of the user, its membership taken as the writes left it: when every one took
 // access away. The user's read shows a suspension or a schedule applied, and a
-// membership change still pending; the membership those writes were decided from
-// holds every group the operator granted (recordGrantsAhead) or read. A group it
-// never saw (a console change) is drift like any other: the next shared read of
-// the system (the snapshot) finds it. A grant is confirmed by reading the
-// membership. Pure.
+// membership change still pending; the membership is the one this process read
+// and changed itself (memberships), never status, which may list a group removed
+// since. A group it never saw (a console change) is drift like any other: the
+// next shared read of the system (the snapshot) finds it. A grant is confirmed by
+// reading the membership. Pure.
 func confirmByUserRead(sent []Action) bool {
 	if len(sent) == 0 {
 		return false
@@ -227,6 +229,7 @@ func (r *AcsUserReconciler) send(ctx context.Context, conn *connection.Resolved,
 			u.Status.AccessGroupIDs = slices.DeleteFunc(u.Status.AccessGroupIDs, func(g string) bool { return g == a.Group })
 		}
 	}
+	r.memberships.sent(u.UID, a, err)
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,8 @@ type AcsUserReconciler struct {
 	// left (a revokeConfirm): the next reconcile of that generation confirms them
 	// with one read of the user.
 	revokeConfirms sync.Map
+	// memberships is the group membership this process knows exactly, per object.
+	memberships memberships
 }
 
 // +kubebuilder:rbac:groups=seam.acs-operator.io,resources=acsusers,verbs=get;list;watch;update;patch
@@ -160,6 +162,9 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 		return r.reportRemoteDeleted(ctx, conn, u, want)
 	}
 	recordObservation(u, observed)
+	if observed.Groups != nil {
+		r.memberships.seen(u.UID, observed.User.AcsUserID, observed.Groups)
+	}
 	if observeOnly(u) {
 		return r.reportObserved(ctx, u, want, observed, nameProblems), nil
 	}

@@ -148,10 +148,10 @@ var _ = Describe("Never a second remote user", func() {
 
 		By("a manager that is stopped as soon as the create reached Seam")
 		ctx, stop := context.WithCancel(suiteCtx)
-		killer := &killAfterCreate{next: http.DefaultTransport, created: make(chan struct{}), stop: stop}
+		killer := killAfter("/acs/users/create", stop)
 		done := startManager(ctx, managerOptions{namespaces: only, transport: killer})
 		w.newAcsUser("crash", func(s *seamv1alpha1.AcsUserSpec) { s.FullName = "Manager Crashed" })
-		Eventually(killer.created).Should(BeClosed())
+		Eventually(killer.reached).Should(BeClosed())
 		Eventually(done).Should(BeClosed())
 		Expect(w.usersNamed("Manager Crashed")).To(HaveLen(1))
 		u := w.get("crash")
@@ -171,6 +171,38 @@ var _ = Describe("Never a second remote user", func() {
 		Expect(w.usersNamed("Manager Crashed")).To(BeEmpty())
 	})
 
+	It("grants a group again after a removal whose status write was lost, when the same change suspends the user", func() {
+		w := newWorldIn(lostStatusNamespace, sandbox.Options{})
+		only := map[string]cache.Config{lostStatusNamespace: {}}
+		ctx, stop := context.WithCancel(suiteCtx)
+		done := startManager(ctx, managerOptions{namespaces: only})
+		w.newAcsUser("regrant", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA) })
+		w.waitReady("regrant")
+		stop()
+		Eventually(done).Should(BeClosed())
+
+		By("a manager stopped as soon as the removal reached Seam")
+		ctx, stop = context.WithCancel(suiteCtx)
+		killer := killAfter("/acs/users/remove_from_access_group", stop)
+		done = startManager(ctx, managerOptions{namespaces: only, transport: killer})
+		w.update("regrant", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = nil })
+		Eventually(killer.reached).Should(BeClosed())
+		Eventually(done).Should(BeClosed())
+		Expect(w.remote("regrant").GroupIDs).To(BeEmpty())
+		Expect(w.get("regrant").Status.AccessGroupIDs).To(Equal([]string{groupA}),
+			"status must still list the group for this test to mean anything")
+
+		By("the group asked back together with a suspension, under a manager that does not resync")
+		w.update("regrant", func(s *seamv1alpha1.AcsUserSpec) { s.AccessGroupIDs = ids(groupA); s.Suspended = true })
+		ctx, stop = context.WithCancel(suiteCtx)
+		defer stop()
+		startManager(ctx, managerOptions{namespaces: only, resync: slowResync})
+		w.waitReady("regrant")
+		Expect(w.remote("regrant").IsSuspended).To(BeTrue())
+		Expect(w.remote("regrant").GroupIDs).To(Equal([]string{groupA}), "the group status still listed was granted again")
+		w.deleteAndWait("regrant")
+	})
+
 	It("stops and creates nothing when several remote users match a lost create", func() {
 		w := newWorld(sandbox.Options{})
 		// Someone made the same person twice by hand in the Seam console, and our create's response is lost.
@@ -188,17 +220,23 @@ var _ = Describe("Never a second remote user", func() {
 	})
 })
 
-// killAfterCreate lets a create reach Seam, then stops the manager before the
-// response is read: the create happened, its id never reaches status.
-type killAfterCreate struct {
+// killAfterRoute lets the first call of one route reach Seam, then stops the
+// manager before the response is read: the write happened, and nothing the
+// manager would have written after it reaches status.
+type killAfterRoute struct {
+	route   string
 	next    http.RoundTripper
-	created chan struct{}
+	reached chan struct{}
 	stop    context.CancelFunc
 	once    sync.Once
 }
 
-func (k *killAfterCreate) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !strings.HasSuffix(req.URL.Path, "/acs/users/create") {
+func killAfter(route string, stop context.CancelFunc) *killAfterRoute {
+	return &killAfterRoute{route: route, next: http.DefaultTransport, reached: make(chan struct{}), stop: stop}
+}
+
+func (k *killAfterRoute) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(req.URL.Path, k.route) {
 		return k.next.RoundTrip(req)
 	}
 	resp, err := k.next.RoundTrip(req)
@@ -206,7 +244,7 @@ func (k *killAfterCreate) RoundTrip(req *http.Request) (*http.Response, error) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
 	}
-	k.once.Do(func() { close(k.created); k.stop() })
+	k.once.Do(func() { close(k.reached); k.stop() })
 	<-req.Context().Done()
 	return nil, errors.New("manager killed")
 }

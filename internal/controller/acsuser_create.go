@@ -113,6 +113,9 @@ func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolve
 		// confirmation, no second read and no second status write needed.
 		o := r.createdMembership(ctx, conn, u, user)
 		recordObservation(u, o)
+		if o.Groups != nil {
+			r.memberships.seen(u.UID, user.AcsUserID, o.Groups)
+		}
 		return r.report(ctx, u, o), nil
 	}
 	return r.reportCreated(ctx, u, user), nil

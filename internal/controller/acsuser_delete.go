@@ -156,5 +156,6 @@ func (r *AcsUserReconciler) blockDelete(ctx context.Context, u *seamv1alpha1.Acs
 func (r *AcsUserReconciler) release(ctx context.Context, u *seamv1alpha1.AcsUser) error {
 	r.revoked.Delete(u.UID)
 	r.revokeConfirms.Delete(u.UID)
+	r.memberships.forget(u.UID)
 	return setFinalizer(ctx, r.Client, u, Finalizer, false)
 }

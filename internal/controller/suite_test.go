@@ -34,10 +34,12 @@ import (
 // that stop and start their own managers use.
 const (
 	isolatedNamespace = "isolated-restart"
-	operatorNamespace = "acs-operator-system"
-	resyncPeriod      = 3 * time.Second
-	createGrace       = 3 * time.Second
-	createTimeout     = 5 * time.Second
+	// lostStatusNamespace is isolated too: its spec stops a manager after a write.
+	lostStatusNamespace = "isolated-lost-status"
+	operatorNamespace   = "acs-operator-system"
+	resyncPeriod        = 3 * time.Second
+	createGrace         = 3 * time.Second
+	createTimeout       = 5 * time.Second
 )
 
 var (
@@ -67,7 +69,9 @@ var _ = BeforeSuite(func() {
 	cp, err = framework.StartControlPlane()
 	Expect(err).NotTo(HaveOccurred())
 	k8s = cp.Client
-	Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: isolatedNamespace}})).To(Succeed())
+	for _, ns := range []string{isolatedNamespace, lostStatusNamespace} {
+		Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	}
 	for _, ns := range eventNamespaces {
 		Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
 	}
@@ -92,7 +96,10 @@ var _ = AfterSuite(func() {
 // outsideOwnManagers selects every namespace but those of the tests that run
 // their own managers.
 func outsideOwnManagers() fields.Selector {
-	sel := []fields.Selector{fields.OneTermNotEqualSelector("metadata.namespace", isolatedNamespace)}
+	sel := []fields.Selector{
+		fields.OneTermNotEqualSelector("metadata.namespace", isolatedNamespace),
+		fields.OneTermNotEqualSelector("metadata.namespace", lostStatusNamespace),
+	}
 	for _, ns := range eventNamespaces {
 		sel = append(sel, fields.OneTermNotEqualSelector("metadata.namespace", ns))
 	}

@@ -73,7 +73,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 			return err
 		}
 	}
-	replay := fmt.Sprintf("replay: make chaos CHAOS_ARGS=\"-seed %d -duration %s -n %d -replicas %d\"  (logs, spec-changes.jsonl, seam-audit.jsonl: %s)", cfg.seed, cfg.duration, cfg.n, cfg.replicas, cfg.logDir)
+	// Every setting that shapes the workload, so that the line replays this run.
+	replay := fmt.Sprintf("replay: make chaos CHAOS_ARGS=\"-seed %d -duration %s -n %d -replicas %d -rate-limit %g -mutation-delay %s -change-every %s -converge-timeout %s\"  (logs, spec-changes.jsonl, seam-audit.jsonl: %s)",
+		cfg.seed, cfg.duration, cfg.n, cfg.replicas, cfg.rateLimit, cfg.mutationDelay, cfg.changeEvery, cfg.converge, cfg.logDir)
 	defer func() {
 		if err != nil {
 			fmt.Fprintln(out, replay)
