@@ -284,11 +284,13 @@ func (c *Client) send(ctx context.Context, route string, payload []byte, n int) 
 		switch {
 		case a.status == http.StatusTooManyRequests:
 			retryAfter := parseRetryAfter(a.header.Get("Retry-After"), time.Now())
-			if r, ok := c.limiter.(interface{ Rate() float64 }); fb.Throttled(retryAfter) && ok {
+			if p, ok := c.limiter.(interface{ Pace() (float64, float64, bool) }); fb.Throttled(retryAfter) && ok {
 				// A 429 that starts a pause of the whole connection is worth a
-				// line, with the rate the limiter goes on at (the configured one
+				// line, with what the limiter goes on at (the configured limit
 				// is too high); the 429s of calls sent before it say the same.
-				c.log.Info("Seam throttled the connection", "route", route, "retryAfterMs", retryAfter.Milliseconds(), "requestsPerSecondNow", math.Round(r.Rate()*10)/10)
+				rate, burst, probing := p.Pace()
+				c.log.Info("Seam throttled the connection", "route", route, "retryAfterMs", retryAfter.Milliseconds(),
+					"requestsPerSecondNow", math.Round(rate*10)/10, "burstNow", math.Round(burst*10)/10, "probing", probing)
 			}
 		case a.status < 300:
 			fb.Accepted()

@@ -104,8 +104,8 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     the size of the server's leaves nothing for jitter). A 429 soon after the
 //     limiter had its whole burst, once the rate has been through a 429, while
 //     the server accepted no more over the last second than a rate known good, is
-//     the burst's fault: the burst is halved and grows back by one call per
-//     second. (Callers that send in bursts faster than the server's rate fill the
+//     the burst's fault: the burst is halved and grows back by one call a
+//     minute, as slowly as a settled rate climbs. (Callers that send in bursts faster than the server's rate fill the
 //     limiter's bucket again and again: their 429s are the rate's, and taking
 //     them for the burst's let the rate climb on through 429 after 429.) The
 //     first 429 of a limit may be either's: both are cut.
@@ -115,8 +115,9 @@ type AdaptiveLimiter struct {
 	ceiling float64 // configured requests per second: never exceeded
 	rate    float64 // current rate
 	burst   float64 // configured
-	// burstCap is the burst in use: halved by a 429 that is the burst's fault, it
-	// grows back toward the configured burst.
+	// burstCap is the burst in use: halved by a 429 that may be the burst's
+	// fault (cutBurst), it grows back toward the configured burst by a call a
+	// minute.
 	burstCap float64
 	tokens   float64
 	last     time.Time // of the last refill
@@ -198,6 +199,8 @@ const (
 	// then does a 429 start to build up, so a connection sitting under the
 	// server's rate meets one about once a minute.
 	settledClimb = 0.001
+	// burstProbe is how long the burst takes to grow by one call after a cut.
+	burstProbe = time.Minute
 	// floorShare is the lowest rate, as a share of the ceiling: the limiter keeps
 	// probing even after a long storm.
 	floorShare = 0.05
@@ -250,11 +253,20 @@ func (l *AdaptiveLimiter) Limit() (float64, int) {
 	return l.ceiling, int(l.burst)
 }
 
-// Rate returns the current rate, for metrics.
+// Rate returns the current rate.
 func (l *AdaptiveLimiter) Rate() float64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.rate
+}
+
+// Pace is what the limiter goes on at, for the line a 429 logs: its rate and
+// burst, and whether it is probing for the server's rate (it will meet another
+// 429 within seconds) or settled under a rate known good.
+func (l *AdaptiveLimiter) Pace() (rate, burst float64, probing bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rate, l.burstCap, l.probing || !l.throttled
 }
 
 // Throttled cuts the burst or the rate after a 429, and holds the queue for the
@@ -283,7 +295,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 		// rate known good: the burst's fault. (Callers that send in bursts faster
 		// than the server's rate have the limiter's bucket full again and again:
 		// their 429s are the rate's.)
-		l.burstCap = max(1, l.burstCap/2)
+		l.cutBurst()
 	} else {
 		// The rate's. The pace actually sent counts, not a rate never used.
 		sending := l.rate
@@ -328,7 +340,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 		l.probing = l.good < sending*blindCut*headroom || loose
 		l.rate = min(l.ceiling*headroom, max(l.ceiling*floorShare, sending*blindCut, l.good))
 		if !l.throttled { // a limit never tried may be the burst's fault too
-			l.burstCap = max(1, l.burstCap/2)
+			l.cutBurst()
 		}
 		l.throttled = true
 	}
@@ -350,7 +362,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 // Accepted records the call, raises what is known good, and raises the rate
 // toward the ceiling: by fastClimb of the ceiling per second's worth of accepted
 // calls until the first 429, by probeClimb of the rate under the rate known good,
-// by settledClimb over it; and the burst by one call per second's worth.
+// by settledClimb over it; and the burst by one call per burstProbe.
 func (l *AdaptiveLimiter) Accepted() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -379,9 +391,16 @@ func (l *AdaptiveLimiter) Accepted() {
 		l.rate = min(top, l.rate+climb/l.rate)
 	}
 	if top := topBurst(l.burst); l.burstCap < top {
-		l.burstCap = min(top, l.burstCap+1/l.rate)
+		l.burstCap = min(top, l.burstCap+1/(l.rate*burstProbe.Seconds()))
 	}
 }
+
+// cutBurst halves the burst after a 429 that may be its fault. The halved burst
+// is what the server is known to take, and it grows back only as slowly as a
+// settled rate climbs (burstProbe): growing back to the one refused at a call a
+// second, callers that send in bursts met a 429 every few seconds (19 over a
+// 10,000-user batch).
+func (l *AdaptiveLimiter) cutBurst() { l.burstCap = max(1, l.burstCap/2) }
 
 // measure is the server's rate as the accepted calls show it at a 429
 // (acceptLog.rate). The server's burst it subtracts is its bound (serverBurst),
