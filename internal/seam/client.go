@@ -284,7 +284,7 @@ func (c *Client) send(ctx context.Context, route string, payload []byte, n int) 
 		switch {
 		case a.status == http.StatusTooManyRequests:
 			retryAfter := parseRetryAfter(a.header.Get("Retry-After"), time.Now())
-			if p, ok := c.limiter.(interface{ Pace() (float64, float64, bool) }); fb.Throttled(retryAfter) && ok {
+			if p, ok := c.limiter.(pacer); fb.Throttled(retryAfter) && ok {
 				// A 429 that starts a pause of the whole connection is worth a
 				// line, with what the limiter goes on at (the configured limit
 				// is too high); the 429s of calls sent before it say the same.

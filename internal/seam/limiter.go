@@ -38,6 +38,11 @@ type RateFeedback interface {
 	Accepted()
 }
 
+// pacer is implemented by limiters that can say what they go on at after a 429.
+type pacer interface {
+	Pace() (rate, burst float64, probing bool)
+}
+
 // clock is time for the limiter; tests replace it.
 type clock interface {
 	Now() time.Time
