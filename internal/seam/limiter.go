@@ -110,10 +110,11 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     limiter had its whole burst, once the rate has been through a 429, while
 //     the server accepted no more over the last second than a rate known good, is
 //     the burst's fault: the burst is halved and grows back by one call a
-//     minute, as slowly as a settled rate climbs. (Callers that send in bursts faster than the server's rate fill the
-//     limiter's bucket again and again: their 429s are the rate's, and taking
-//     them for the burst's let the rate climb on through 429 after 429.) The
-//     first 429 of a limit may be either's: both are cut.
+//     minute, as slowly as a settled rate climbs. (Callers that send in bursts
+//     faster than the server's rate fill the limiter's bucket again and again:
+//     their 429s are the rate's, and taking them for the burst's let the rate
+//     climb on through 429 after 429.) The first 429 of a limit may be either's:
+//     both are cut.
 type AdaptiveLimiter struct {
 	mu      sync.Mutex
 	clock   clock
