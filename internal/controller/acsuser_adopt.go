@@ -76,7 +76,7 @@ func (r *AcsUserReconciler) adoptByID(ctx context.Context, conn *connection.Reso
 	}
 	logf.FromContext(ctx).Info("Adopted an existing ACS user", "acsUserId", id, "managementPolicy", u.Spec.ManagementPolicy)
 	r.Recorder.Eventf(u, nil, "Normal", "Adopted", "Adopt", "Adopted existing ACS user %s of system %s", id, user.AcsSystemID)
-	recordObservation(u, Observed{User: user})
+	r.record(u, Observed{User: user})
 	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonProgressing, synced: true,
 		message: "Adopted the existing ACS user; comparing it with the spec"})
 	return ctrl.Result{RequeueAfter: conflictRetry}, nil

@@ -161,10 +161,7 @@ func (r *AcsUserReconciler) reconcileNormal(ctx context.Context, u *seamv1alpha1
 	case gone:
 		return r.reportRemoteDeleted(ctx, conn, u, want)
 	}
-	recordObservation(u, observed)
-	if observed.Groups != nil {
-		r.memberships.seen(u.UID, observed.User.AcsUserID, observed.Groups)
-	}
+	r.record(u, observed)
 	if observeOnly(u) {
 		return r.reportObserved(ctx, u, want, observed, nameProblems), nil
 	}

@@ -112,10 +112,7 @@ func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolve
 		// The create's response already shows the user as declared: that is the
 		// confirmation, no second read and no second status write needed.
 		o := r.createdMembership(ctx, conn, u, user)
-		recordObservation(u, o)
-		if o.Groups != nil {
-			r.memberships.seen(u.UID, user.AcsUserID, o.Groups)
-		}
+		r.record(u, o)
 		return r.report(ctx, u, o), nil
 	}
 	return r.reportCreated(ctx, u, user), nil
@@ -152,7 +149,7 @@ func (r *AcsUserReconciler) createdMembership(ctx context.Context, conn *connect
 // reportCreated records a user just created or adopted and comes back soon to confirm
 // it with a fresh read (Seam applies writes asynchronously).
 func (r *AcsUserReconciler) reportCreated(ctx context.Context, u *seamv1alpha1.AcsUser, user *seam.AcsUser) ctrl.Result {
-	recordObservation(u, Observed{User: user})
+	r.record(u, Observed{User: user})
 	msg := "The ACS user was created; waiting to confirm it matches the spec"
 	if len(user.PendingMutations) > 0 {
 		msg = "Seam is creating the ACS user on the access control system"

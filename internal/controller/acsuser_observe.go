@@ -106,6 +106,15 @@ func groupNames(groups []seam.AccessGroup) map[string]string {
 	return names
 }
 
+// record copies what was seen into status (recordObservation) and, when the
+// membership was read, into what this process knows of it (memberships).
+func (r *AcsUserReconciler) record(u *seamv1alpha1.AcsUser, o Observed) {
+	recordObservation(u, o)
+	if o.Groups != nil {
+		r.memberships.seen(u.UID, o.User.AcsUserID, o.Groups)
+	}
+}
+
 // recordObservation copies what was seen into status.
 func recordObservation(u *seamv1alpha1.AcsUser, o Observed) {
 	st := &u.Status

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -42,6 +43,10 @@ const (
 	createTimeout       = 5 * time.Second
 )
 
+// ownManagerNamespaces are the isolated namespaces: their specs stop and start
+// their own managers.
+var ownManagerNamespaces = []string{isolatedNamespace, lostStatusNamespace}
+
 var (
 	cp        *framework.ControlPlane
 	k8s       client.Client
@@ -69,10 +74,7 @@ var _ = BeforeSuite(func() {
 	cp, err = framework.StartControlPlane()
 	Expect(err).NotTo(HaveOccurred())
 	k8s = cp.Client
-	for _, ns := range []string{isolatedNamespace, lostStatusNamespace} {
-		Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
-	}
-	for _, ns := range eventNamespaces {
+	for _, ns := range slices.Concat(ownManagerNamespaces, eventNamespaces) {
 		Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
 	}
 	Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
@@ -96,11 +98,8 @@ var _ = AfterSuite(func() {
 // outsideOwnManagers selects every namespace but those of the tests that run
 // their own managers.
 func outsideOwnManagers() fields.Selector {
-	sel := []fields.Selector{
-		fields.OneTermNotEqualSelector("metadata.namespace", isolatedNamespace),
-		fields.OneTermNotEqualSelector("metadata.namespace", lostStatusNamespace),
-	}
-	for _, ns := range eventNamespaces {
+	var sel []fields.Selector
+	for _, ns := range slices.Concat(ownManagerNamespaces, eventNamespaces) {
 		sel = append(sel, fields.OneTermNotEqualSelector("metadata.namespace", ns))
 	}
 	return fields.AndSelectors(sel...)
