@@ -82,7 +82,19 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     or so, not every few seconds. Only when nothing is known (the first 429 of
 //     a connection told far too much, or 429s too close together to measure) is
 //     the rate halved (blindCut), to climb briskly (probeClimb) until the next
-//     429 measures it.
+//     429 measures it. Before the first 429 of a limit the limiter sweeps: it
+//     starts at half its ceiling (a new limiter) or at the rate it had (a new
+//     limit), from an empty bucket and without a burst (a burst would spend
+//     the server's, the margin that lets the rate run over the server's long
+//     enough to be measured), and climbs (sweepClimb) only while its callers
+//     wait for it. Jumping to the ceiling met the server's empty bucket within
+//     0.2 s, too soon to measure anything: a blind cut, then a second 429 to
+//     measure, each a Retry-After pause (two pauses, 8% of a 20 s batch); a
+//     sweep from under the server's rate meets one 429, a second or more after
+//     crossing it, which measures it. The sweep ends at that 429 or at the
+//     ceiling, and the burst is then the configured share of the rate. A
+//     connection told the real rate pays the sweep once: two seconds under its
+//     ceiling, 3% of a 20 s batch.
 //     Two things keep a measure honest when the callers are not the steady queue
 //     the arithmetic assumes (a manager on busy cores, slow to start a batch and
 //     then fast, sends in bursts). The burst subtracted is a bound, often the
@@ -113,8 +125,9 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     minute, as slowly as a settled rate climbs. (Callers that send in bursts
 //     faster than the server's rate fill the limiter's bucket again and again:
 //     their 429s are the rate's, and taking them for the burst's let the rate
-//     climb on through 429 after 429.) The first 429 of a limit may be either's:
-//     both are cut.
+//     climb on through 429 after 429.) The first 429 of a limit at its ceiling
+//     may be either's: both are cut. One that ends a sweep, sent without a
+//     burst, is the rate's.
 type AdaptiveLimiter struct {
 	mu      sync.Mutex
 	clock   clock
@@ -161,6 +174,10 @@ type AdaptiveLimiter struct {
 	sharedMeasure float64
 	shareWrong    bool
 
+	// lastWaited: the last token went to a caller that had waited for one, the
+	// limiter, not the callers, setting the pace.
+	lastWaited bool
+
 	queue   []*waiter // most urgent first, then arrival order
 	seq     uint64
 	changed chan struct{} // closed when the head of the queue or the rate changes
@@ -172,6 +189,8 @@ type AdaptiveLimiter struct {
 type waiter struct {
 	priority Priority
 	seq      uint64
+	// waited: it found no token for it at least once.
+	waited bool
 }
 
 const (
@@ -189,9 +208,18 @@ const (
 	// measureFor is the shortest stretch of accepted calls a 429 measures the rate
 	// over: over a shorter one the server's unknown burst weighs too much.
 	measureFor = time.Second
-	// fastClimb is how much of the ceiling the rate regains per second of accepted
-	// calls before the first 429: the ceiling may well be right.
-	fastClimb = 0.1
+	// startShare is the share of the ceiling a new limiter starts at: the server
+	// may grant as little as half what the connection is told (blindCut's
+	// assumption too).
+	startShare = 0.5
+	// sweepClimb is the share of its rate the rate gains per second of accepted
+	// calls before the first 429 of a limit (the sweep), while the callers wait
+	// for it. Slow enough that the 429 that ends a sweep from under the server's
+	// rate comes a second or more after the rate crossed it, and so measures it:
+	// the rate over the server's r by sweepClimb × r per second, a server's
+	// burst of r ÷ 5 lasts 1.15 s. Fast enough that a connection told the real
+	// rate reaches it from half in 2.2 s.
+	sweepClimb = 0.3
 	// probeClimb is the share of its rate the rate gains per second while nothing
 	// is known good, or under what is: the next 429 measures the rate, and comes
 	// within seconds.
@@ -222,7 +250,9 @@ func NewAdaptiveLimiter(rps float64, burst int) *AdaptiveLimiter {
 	l.last = l.clock.Now()
 	l.full = l.last
 	l.SetLimit(rps, burst)
-	l.tokens = l.burstCap
+	l.rate = max(l.ceiling*floorShare, l.rate*startShare)
+	l.sweepBurst()
+	l.tokens, l.full = 0, time.Time{} // never full yet
 	return l
 }
 
@@ -237,17 +267,24 @@ func (l *AdaptiveLimiter) SetLimit(rps float64, burst int) {
 	if burst < 1 {
 		burst = 1
 	}
-	if top := rps * headroom; l.rate == 0 || l.rate > top || l.rate == l.ceiling*headroom {
+	if top := rps * headroom; l.rate == 0 || l.rate > top {
 		l.rate = top
 	}
 	if rps != l.ceiling || float64(burst) != l.burst {
-		// A new limit is new information: climb fast again until a 429 says
-		// otherwise. What is known good of the server stays.
+		// A new limit is new information: sweep up again from the rate it had
+		// until a 429 says where the server's is, from an empty bucket (the
+		// server's burst, full, is the margin that lets the 429 come late
+		// enough to measure the rate). What is known good of the server stays.
 		l.throttled, l.probing = false, false
-		l.burstCap, l.serverBurst = topBurst(float64(burst)), float64(burst)
+		l.serverBurst = float64(burst)
 		l.sharedMeasure, l.shareWrong = 0, false
+		l.refill(l.clock.Now())
+		l.tokens = 0
 	}
 	l.ceiling, l.burst = rps, float64(burst)
+	if !l.throttled {
+		l.sweepBurst()
+	}
 	l.tokens = min(l.tokens, l.burstCap)
 	l.signal()
 }
@@ -304,6 +341,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 		l.cutBurst()
 	} else {
 		// The rate's. The pace actually sent counts, not a rate never used.
+		sweeping := !l.throttled && l.rate < l.ceiling*headroom
 		sending := l.rate
 		if pace := l.accepted.recent(now, measureFor); pace > 0 {
 			sending = min(sending, pace)
@@ -345,7 +383,10 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 		// next 429 measures it.
 		l.probing = l.good < sending*blindCut*headroom || loose
 		l.rate = min(l.ceiling*headroom, max(l.ceiling*floorShare, sending*blindCut, l.good))
-		if !l.throttled { // a limit never tried may be the burst's fault too
+		switch {
+		case sweeping: // sent without a burst: the rate's
+			l.burstCap = l.sharedBurst()
+		case !l.throttled: // at the ceiling, with its burst: maybe the burst's too
 			l.cutBurst()
 		}
 		l.throttled = true
@@ -366,8 +407,8 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 }
 
 // Accepted records the call, raises what is known good, and raises the rate
-// toward the ceiling: by fastClimb of the ceiling per second's worth of accepted
-// calls until the first 429, by probeClimb of the rate under the rate known good,
+// toward the ceiling: by sweepClimb of the ceiling per second's worth of accepted
+// calls until the first 429 while callers wait, by probeClimb of the rate under the rate known good,
 // by settledClimb over it; and the burst by one call per burstProbe.
 func (l *AdaptiveLimiter) Accepted() {
 	l.mu.Lock()
@@ -385,9 +426,15 @@ func (l *AdaptiveLimiter) Accepted() {
 			l.good, l.goodAt = g, now
 		}
 	}
-	climb := l.ceiling * fastClimb
+	var climb float64
 	switch {
 	case !l.throttled:
+		// Callers that did not wait for the last token say nothing of a faster
+		// rate (TCP's window does not grow when the application limits it
+		// either).
+		if l.lastWaited {
+			climb = l.rate * sweepClimb
+		}
 	case l.probing || l.rate < l.good:
 		climb = l.rate * probeClimb
 	default:
@@ -396,9 +443,28 @@ func (l *AdaptiveLimiter) Accepted() {
 	if top := l.ceiling * headroom; l.rate < top {
 		l.rate = min(top, l.rate+climb/l.rate)
 	}
-	if top := topBurst(l.burst); l.burstCap < top {
+	if !l.throttled {
+		l.sweepBurst()
+	} else if top := topBurst(l.burst); l.burstCap < top {
 		l.burstCap = min(top, l.burstCap+1/(l.rate*burstProbe.Seconds()))
 	}
+}
+
+// sweepBurst keeps the burst at one call while the rate sweeps up to the
+// ceiling: a burst spends the server's, the margin that lets the 429 ending the
+// sweep come late enough to measure the rate.
+func (l *AdaptiveLimiter) sweepBurst() {
+	l.burstCap = 1
+	if l.rate >= l.ceiling*headroom {
+		l.burstCap = topBurst(l.burst)
+	}
+	l.tokens = min(l.tokens, l.burstCap)
+}
+
+// sharedBurst is the configured burst's share of the rate: the burst after a
+// sweep.
+func (l *AdaptiveLimiter) sharedBurst() float64 {
+	return max(1, topBurst(l.burst)*l.rate/(l.ceiling*headroom))
 }
 
 // cutBurst halves the burst after a 429 that may be its fault. The halved burst
@@ -486,12 +552,16 @@ func (l *AdaptiveLimiter) take(w *waiter) (got, head bool, next time.Duration) {
 	now := l.clock.Now()
 	l.refill(now)
 	if l.queue[0] != w {
+		w.waited = true
 		return false, false, 0
 	}
 	if now.Before(l.hold) {
 		return false, true, l.hold.Sub(now)
 	}
-	if l.tokens >= l.burstCap {
+	if l.tokens >= max(2, l.burstCap) {
+		// Its whole burst, and more than a call: a bucket of one call is full
+		// whenever a caller comes a token's time late, which says nothing of
+		// the server's bucket (a sweep sends without a burst).
 		l.full = now
 	}
 	if l.tokens >= 1 {
@@ -505,9 +575,11 @@ func (l *AdaptiveLimiter) take(w *waiter) (got, head bool, next time.Duration) {
 		}
 		l.sent = now
 		l.tokens--
+		l.lastWaited = w.waited
 		l.remove(w)
 		return true, true, 0
 	}
+	w.waited = true
 	// Rounded up, and a nanosecond more: a timer that fires a hair early would find
 	// the token still short and spin.
 	return false, true, time.Duration(math.Ceil((1-l.tokens)/l.rate*float64(time.Second))) + 1

@@ -117,7 +117,7 @@ func simulate(c simCase) simResult {
 		told = 1
 	}
 	l := NewAdaptiveLimiter(told*c.rate, int(math.Round(told*c.burst)))
-	l.clock, l.last, l.full = clk, clk.now, clk.now
+	l.clock, l.last = clk, clk.now
 	srv := &simServer{rate: c.rate, burst: c.burst, tokens: c.burst, last: clk.now}
 	jitter := func(d time.Duration, spread float64) time.Duration {
 		d = time.Duration(float64(d) * (1 + spread*(rng.Float64()-0.5)))

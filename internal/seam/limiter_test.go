@@ -73,7 +73,12 @@ func (c *fakeClock) AdvanceToNext() {
 func newTestLimiter(rps float64, burst int) (*AdaptiveLimiter, *fakeClock, chan int) {
 	clk := newFakeClock()
 	l := NewAdaptiveLimiter(rps, burst)
-	l.clock, l.last, l.full = clk, clk.Now(), clk.Now()
+	l.clock, l.last = clk, clk.Now()
+	// Swept up to its ceiling without a 429, its bucket full: where the tests
+	// of what follows start (TestLimiterSweepsUpFromHalf tests the sweep).
+	l.rate = l.ceiling * headroom
+	l.sweepBurst()
+	l.tokens, l.full = l.burstCap, clk.Now()
 	queued := make(chan int, 100)
 	l.queued = func(n int) { queued <- n }
 	return l, clk, queued
@@ -151,11 +156,12 @@ func TestLimiterWaiterLeavesOnCancel(t *testing.T) {
 	}
 }
 
-// saturate empties the bucket: the limiter is sending at its rate.
+// saturate empties the bucket: the limiter is sending at its rate, its callers
+// waiting for it.
 func saturate(l *AdaptiveLimiter) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.tokens, l.last = 0, l.clock.Now()
+	l.tokens, l.last, l.lastWaited = 0, l.clock.Now(), true
 }
 
 // accept reports n calls accepted evenly over d, as a server would answer them.
@@ -248,27 +254,81 @@ func TestLimiterDropsAWrongBurstShare(t *testing.T) {
 	}
 }
 
-// Told the real rate after a batch at it, then twice: the first 429 sends the
-// rate back to the one known good, and it stays there.
-func TestLimiterGoesBackToTheRateKnownGood(t *testing.T) {
+// Told the real rate after a batch at it, then twice: the rate does not jump to
+// the new ceiling, to meet the server's empty bucket at once, a 429 that measures
+// nothing; it sweeps up from where it was, from an empty bucket and without a
+// burst, so the 429 that ends the sweep comes more than a second after the rate
+// crossed the server's, measures it, and the limiter settles under it.
+func TestLimiterSweepsFromTheRateItHad(t *testing.T) {
 	l, clk, _ := newTestLimiter(50, 10)
 	accept(l, clk, 970, 20*time.Second) // 48.5 rps without a 429
 	clk.Advance(5 * time.Second)
 	l.SetLimit(100, 20)
-	if got := l.Rate(); got != 100*headroom {
-		t.Fatalf("a new limit: rate %v, want the new ceiling less the headroom", got)
+	if got := l.Rate(); got != 50*headroom {
+		t.Fatalf("a new limit: rate %v, want the one it had, 48.5", got)
 	}
-	if err := l.Wait(context.Background()); err != nil { // idle: a fresh stretch
+	if l.burstCap != 1 || l.tokens != 0 {
+		t.Fatalf("a new limit: burst %v, tokens %v; want one call and none", l.burstCap, l.tokens)
+	}
+	clk.Advance(time.Second)
+	if err := l.Wait(context.Background()); err != nil { // a fresh stretch
 		t.Fatal(err)
 	}
+	// Sweeping from 48.5 by 30% a second, the server's bucket (10, refilled at
+	// 50) lasts 1.2 s: 70 calls.
+	acceptSaturated(l, clk, 70, 1200*time.Millisecond)
+	if got, want := l.Rate(), 50*headroom+70*sweepClimb; !near(got, want) {
+		t.Fatalf("after 1.2 s of sweep the rate is %v, want %v", got, want)
+	}
+	clk.Advance(17 * time.Millisecond)
 	saturate(l)
-	accept(l, clk, 12, 80*time.Millisecond)
 	l.Throttled(time.Second)
-	if got := l.Rate(); got < 48 || got > 48.5 {
-		t.Errorf("after the first 429 at the new limit the rate is %v, want back at about 48.5", got)
+	if got, want := l.Rate(), 50*headroom; math.Abs(got-want) > want/50 {
+		t.Errorf("after the 429 that ended the sweep the rate is %v, want the server's measured, less the headroom: %v", got, want)
 	}
 	if l.probing {
-		t.Error("back at a rate known good, yet probing")
+		t.Error("the rate was measured, yet it is probing")
+	}
+	if got, want := l.burstCap, topBurst(20)*l.Rate()/(100*headroom); !near(got, want) {
+		t.Errorf("after the sweep the burst is %v, want the configured share of the rate: %v", got, want)
+	}
+}
+
+// A new limiter knows nothing of the server but a ceiling: it starts at half of
+// it, from an empty bucket, without a burst, and sweeps up only while its
+// callers wait for it (callers that send little say nothing of what the server
+// grants); at the ceiling it has its burst.
+func TestLimiterSweepsUpFromHalf(t *testing.T) {
+	l, clk, _ := newTestLimiter(100, 20)
+	fresh := NewAdaptiveLimiter(100, 20)
+	if got, want := fresh.Rate(), 100*headroom*startShare; !near(got, want) || fresh.tokens != 0 || fresh.burstCap != 1 {
+		t.Fatalf("a new limiter: rate %v, tokens %v, burst %v; want %v, none, one call", got, fresh.tokens, fresh.burstCap, want)
+	}
+	l.rate = fresh.rate
+	l.sweepBurst()
+	accept(l, clk, 10, time.Second) // ten calls a second, none waited
+	if got := l.Rate(); !near(got, fresh.rate) {
+		t.Errorf("callers that never waited raised the rate to %v", got)
+	}
+	acceptSaturated(l, clk, 50, time.Second)
+	if got, want := l.Rate(), fresh.rate+50*sweepClimb; !near(got, want) {
+		t.Errorf("after 50 calls the callers waited for the rate is %v, want %v", got, want)
+	}
+	if l.burstCap != 1 {
+		t.Errorf("burst %v during the sweep, want one call", l.burstCap)
+	}
+	acceptSaturated(l, clk, 200, 3*time.Second)
+	if got := l.Rate(); got != 100*headroom || l.burstCap != topBurst(20) {
+		t.Errorf("swept to the ceiling: rate %v, burst %v; want %v, %v", got, l.burstCap, 100*headroom, topBurst(20))
+	}
+}
+
+// acceptSaturated is accept with the callers waiting for every token.
+func acceptSaturated(l *AdaptiveLimiter, clk *fakeClock, n int, d time.Duration) {
+	for range n {
+		clk.Advance(d / time.Duration(n))
+		saturate(l)
+		l.Accepted()
 	}
 }
 
