@@ -26,6 +26,22 @@ func (w *world) totalReceived() int {
 	return n
 }
 
+// settle waits until the sandbox has received no call for half a second: the
+// reads a create sets off (the system's snapshot, the user read back) are done,
+// so counters reset after it hold only what the test's next change sends. A
+// connection's limiter sweeps up from half its ceiling without a burst, so
+// those reads can outlast the user's Ready.
+func (w *world) settle() {
+	GinkgoHelper()
+	last := -1
+	Eventually(func() bool {
+		n := w.totalReceived()
+		quiet := n == last
+		last = n
+		return quiet
+	}).WithPolling(500 * time.Millisecond).Should(BeTrue())
+}
+
 func (w *world) readyMessage(name string) string {
 	c := meta.FindStatusCondition(w.get(name).Status.Conditions, seamv1alpha1.ConditionReady)
 	if c == nil {

@@ -392,8 +392,12 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 		l.throttled = true
 	}
 	// Without a Retry-After, the 429s of the calls already in flight are still the
-	// same signal: hold for as long as the burst takes to send.
-	l.hold = now.Add(max(min(retryAfter, maxHold), time.Duration(float64(time.Second)*l.burstCap/l.rate)))
+	// same signal: hold for as long as the burst takes to send, up to a second
+	// (their answers are back by then). Uncapped, a storm that drove the rate to
+	// its floor under a ceiling's burst held for 5 s and more after each 429,
+	// past the deadline of the reconcile waiting.
+	burstTime := time.Duration(float64(time.Second) * l.burstCap / l.rate)
+	l.hold = now.Add(max(min(retryAfter, maxHold), min(burstTime, measureFor)))
 	// No burst after the pause: what the server refilled meanwhile is the margin
 	// that lets the rate be a little over the server's for a while before the
 	// next 429, long enough to measure it.

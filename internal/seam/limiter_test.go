@@ -515,3 +515,19 @@ func TestAcceptLogWraps(t *testing.T) {
 		t.Errorf("rate %v, want 100", rate)
 	}
 }
+
+// In a storm the rate falls to its floor while the burst may stay what the
+// ceiling's was: the pause after each 429 is its Retry-After, not the time the
+// burst takes at the floor (5 s and more, past a reconcile's deadline: the
+// user's condition said SeamUnavailable, not RateLimited).
+func TestLimiterStormHoldsForTheRetryAfter(t *testing.T) {
+	l, clk, _ := newTestLimiter(100, 100)
+	for i := range 10 {
+		saturate(l)
+		l.Throttled(time.Second)
+		if got := l.hold.Sub(clk.Now()); got > time.Second {
+			t.Fatalf("429 #%d at rate %.1f, burst %.1f: held for %v, want the Retry-After, 1s", i+1, l.Rate(), l.burstCap, got)
+		}
+		clk.Advance(time.Second)
+	}
+}
