@@ -94,7 +94,7 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     crossing it, which measures it. The sweep ends at that 429 or at the
 //     ceiling, and the burst is then the configured share of the rate. A
 //     connection told the real rate pays the sweep once: two seconds under its
-//     ceiling, 3% of a 20 s batch.
+//     ceiling, 3-5% of a 20 s batch.
 //     Two things keep a measure honest when the callers are not the steady queue
 //     the arithmetic assumes (a manager on busy cores, slow to start a batch and
 //     then fast, sends in bursts). The burst subtracted is a bound, often the
@@ -248,7 +248,6 @@ const (
 func NewAdaptiveLimiter(rps float64, burst int) *AdaptiveLimiter {
 	l := &AdaptiveLimiter{clock: realClock{}, changed: make(chan struct{})}
 	l.last = l.clock.Now()
-	l.full = l.last
 	l.SetLimit(rps, burst)
 	l.rate = max(l.ceiling*floorShare, l.rate*startShare)
 	l.sweepBurst()
@@ -411,9 +410,10 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 }
 
 // Accepted records the call, raises what is known good, and raises the rate
-// toward the ceiling: by sweepClimb of the ceiling per second's worth of accepted
-// calls until the first 429 while callers wait, by probeClimb of the rate under the rate known good,
-// by settledClimb over it; and the burst by one call per burstProbe.
+// toward the ceiling, by a share of itself per second's worth of accepted calls:
+// sweepClimb before the first 429 of a limit if the callers waited, probeClimb
+// under the rate known good, settledClimb over it; and the burst by one call per
+// burstProbe.
 func (l *AdaptiveLimiter) Accepted() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
