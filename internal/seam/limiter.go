@@ -242,6 +242,11 @@ const (
 	// client's gate, which fails a caller that cannot wait that long, keeps longer
 	// ones.
 	maxHold = 10 * time.Second
+	// maxBurstHold is the longest a 429 holds the queue for the calls of a burst
+	// still in flight: their answers are back by then. Uncapped, a storm that
+	// drove the rate to its floor under a ceiling's burst held for 5 s and more
+	// after each 429, past the deadline of the reconcile waiting.
+	maxBurstHold = time.Second
 )
 
 // NewAdaptiveLimiter allows up to rps calls per second with bursts of burst.
@@ -249,9 +254,6 @@ func NewAdaptiveLimiter(rps float64, burst int) *AdaptiveLimiter {
 	l := &AdaptiveLimiter{clock: realClock{}, changed: make(chan struct{})}
 	l.last = l.clock.Now()
 	l.SetLimit(rps, burst)
-	l.rate = max(l.ceiling*floorShare, l.rate*startShare)
-	l.sweepBurst()
-	l.tokens, l.full = 0, time.Time{} // never full yet
 	return l
 }
 
@@ -266,7 +268,10 @@ func (l *AdaptiveLimiter) SetLimit(rps float64, burst int) {
 	if burst < 1 {
 		burst = 1
 	}
-	if top := rps * headroom; l.rate == 0 || l.rate > top {
+	switch top := rps * headroom; {
+	case l.rate == 0: // a new limiter
+		l.rate = top * startShare
+	case l.rate > top:
 		l.rate = top
 	}
 	if rps != l.ceiling || float64(burst) != l.burst {
@@ -277,8 +282,7 @@ func (l *AdaptiveLimiter) SetLimit(rps float64, burst int) {
 		l.throttled, l.probing = false, false
 		l.serverBurst = float64(burst)
 		l.sharedMeasure, l.shareWrong = 0, false
-		l.refill(l.clock.Now())
-		l.tokens = 0
+		l.tokens, l.last = 0, l.clock.Now()
 	}
 	l.ceiling, l.burst = rps, float64(burst)
 	if !l.throttled {
@@ -340,7 +344,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 		l.cutBurst()
 	} else {
 		// The rate's. The pace actually sent counts, not a rate never used.
-		sweeping := !l.throttled && l.rate < l.ceiling*headroom
+		sweeping := l.sweeping()
 		sending := l.rate
 		if pace := l.accepted.recent(now, measureFor); pace > 0 {
 			sending = min(sending, pace)
@@ -381,7 +385,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 		// climbs slowly; with nothing known it climbs briskly from half until the
 		// next 429 measures it.
 		l.probing = l.good < sending*blindCut*headroom || loose
-		l.rate = min(l.ceiling*headroom, max(l.ceiling*floorShare, sending*blindCut, l.good))
+		l.rate = min(l.top(), max(l.ceiling*floorShare, sending*blindCut, l.good))
 		switch {
 		case sweeping: // sent without a burst: the rate's
 			l.burstCap = l.sharedBurst()
@@ -391,12 +395,10 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 		l.throttled = true
 	}
 	// Without a Retry-After, the 429s of the calls already in flight are still the
-	// same signal: hold for as long as the burst takes to send, up to a second
-	// (their answers are back by then). Uncapped, a storm that drove the rate to
-	// its floor under a ceiling's burst held for 5 s and more after each 429,
-	// past the deadline of the reconcile waiting.
+	// same signal: hold for as long as the burst takes to send, up to
+	// maxBurstHold.
 	burstTime := time.Duration(float64(time.Second) * l.burstCap / l.rate)
-	l.hold = now.Add(max(min(retryAfter, maxHold), min(burstTime, measureFor)))
+	l.hold = now.Add(max(min(retryAfter, maxHold), min(burstTime, maxBurstHold)))
 	// No burst after the pause: what the server refilled meanwhile is the margin
 	// that lets the rate be a little over the server's for a while before the
 	// next 429, long enough to measure it.
@@ -444,7 +446,7 @@ func (l *AdaptiveLimiter) Accepted() {
 	default:
 		climb = l.rate * settledClimb
 	}
-	if top := l.ceiling * headroom; l.rate < top {
+	if top := l.top(); l.rate < top {
 		l.rate = min(top, l.rate+climb/l.rate)
 	}
 	if !l.throttled {
@@ -459,16 +461,22 @@ func (l *AdaptiveLimiter) Accepted() {
 // sweep come late enough to measure the rate.
 func (l *AdaptiveLimiter) sweepBurst() {
 	l.burstCap = 1
-	if l.rate >= l.ceiling*headroom {
+	if !l.sweeping() {
 		l.burstCap = topBurst(l.burst)
 	}
 	l.tokens = min(l.tokens, l.burstCap)
 }
 
+// sweeping: before the first 429 of a limit, under the ceiling.
+func (l *AdaptiveLimiter) sweeping() bool { return !l.throttled && l.rate < l.top() }
+
+// top is the highest rate the limiter sends at: the ceiling less the headroom.
+func (l *AdaptiveLimiter) top() float64 { return l.ceiling * headroom }
+
 // sharedBurst is the configured burst's share of the rate: the burst after a
 // sweep.
 func (l *AdaptiveLimiter) sharedBurst() float64 {
-	return max(1, topBurst(l.burst)*l.rate/(l.ceiling*headroom))
+	return max(1, topBurst(l.burst)*l.rate/l.top())
 }
 
 // cutBurst halves the burst after a 429 that may be its fault. The halved burst

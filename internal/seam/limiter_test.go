@@ -76,7 +76,7 @@ func newTestLimiter(rps float64, burst int) (*AdaptiveLimiter, *fakeClock, chan 
 	l.clock, l.last = clk, clk.Now()
 	// Swept up to its ceiling without a 429, its bucket full: where the tests
 	// of what follows start (TestLimiterSweepsUpFromHalf tests the sweep).
-	l.rate = l.ceiling * headroom
+	l.rate = l.top()
 	l.sweepBurst()
 	l.tokens, l.full = l.burstCap, clk.Now()
 	queued := make(chan int, 100)
