@@ -36,7 +36,7 @@ func run(args []string, out io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (admin routes are unauthenticated: keep it on loopback)")
 	seedPath := fs.String("seed", "", "seed file (YAML or JSON); default: the built-in demo seed")
 	mutationDelay := fs.Duration("mutation-delay", 0, "delay before writes are applied (0 = synchronous)")
-	rateLimit := fs.Float64("rate-limit", 0, "server-side rate limit in requests per second (0 = none)")
+	rateLimit := fs.Float64("rate-limit", 0, "server-side rate limit of each API key, in requests per second (0 = none)")
 	rateLimitBurst := fs.Int("rate-limit-burst", 0, "requests the server-side limit lets through at once (0 = one second's worth of --rate-limit)")
 	latency := fs.Duration("latency", 0, "latency added to every API call")
 	if err := fs.Parse(args); err != nil {

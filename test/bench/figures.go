@@ -175,7 +175,7 @@ func figuresTable(cfg config, f figures) table {
 		add(fmt.Sprintf("the same, %d more users, connection told %g× the real rate", f.N, cfg.over), fmt.Sprintf("%.2f× (%d × 429)", *f.ConvergeOverRatio, *f.ThrottledOver), "≤ 1.10×")
 	}
 	if f.ConvergeOverColdRatio != nil {
-		add(fmt.Sprintf("the same, %d more users on a new connection told %g× the real rate (nothing learnt yet)", f.N, cfg.over), fmt.Sprintf("%.2f× (%d × 429)", *f.ConvergeOverColdRatio, *f.ThrottledOverCold), "≤ 1.10×")
+		add(fmt.Sprintf("the same, %d more users on a new connection with its own API key, told %g× the real rate (nothing learnt yet)", f.N, cfg.over), fmt.Sprintf("%.2f× (%d × 429)", *f.ConvergeOverColdRatio, *f.ThrottledOverCold), "≤ 1.10×")
 	}
 	add("Seam calls per new user", fmt.Sprintf("%.2f", f.CallsPerUser), "1 (the create)")
 	add("Seam calls in one idle resync (one system; + the connection's own check)", fmt.Sprintf("%.1f (+ %.1f)", f.IdleCallsPerResync, f.IdleConnectionCallsPerResync), fmt.Sprintf("≤ %d (ceil(N ÷ 500) + %d groups)", f.IdleCallsTarget, len(accessGroups)))

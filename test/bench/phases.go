@@ -128,9 +128,11 @@ func (r *sizeRun) setupConnection(ctx context.Context) error {
 	burst := int32(r.cfg.serverBurst)
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "seam-api-key", Namespace: namespace},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: apiKeySecret, Namespace: namespace},
 			StringData: map[string]string{"apiKey": sandboxAPIKey}},
-		r.newConnection(connectionName, rps, burst),
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: coldAPIKeySecret, Namespace: namespace},
+			StringData: map[string]string{"apiKey": coldAPIKey}},
+		r.newConnection(connectionName, apiKeySecret, rps, burst),
 	}
 	for _, o := range objs {
 		if err := c.Create(ctx, o); err != nil {
@@ -140,13 +142,20 @@ func (r *sizeRun) setupConnection(ctx context.Context) error {
 	return r.waitConnectionReady(ctx, connectionName)
 }
 
-// newConnection is a SeamConnection to the sandbox told rps and burst.
-func (r *sizeRun) newConnection(name string, rps, burst int32) *seamv1alpha1.SeamConnection {
+// The Secrets of the two API keys.
+const (
+	apiKeySecret     = "seam-api-key"
+	coldAPIKeySecret = "seam-api-key-cold"
+)
+
+// newConnection is a SeamConnection to the sandbox with the key in Secret secret,
+// told rps and burst.
+func (r *sizeRun) newConnection(name, secret string, rps, burst int32) *seamv1alpha1.SeamConnection {
 	return &seamv1alpha1.SeamConnection{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Spec: seamv1alpha1.SeamConnectionSpec{
 			Endpoint:          r.st.sandboxURL,
 			InsecureAllowHTTP: true,
-			APIKeySecretRef:   seamv1alpha1.SecretKeySelector{Name: "seam-api-key", Key: "apiKey"},
+			APIKeySecretRef:   seamv1alpha1.SecretKeySelector{Name: secret, Key: "apiKey"},
 			RateLimit:         &seamv1alpha1.RateLimit{RequestsPerSecond: rps, Burst: burst},
 		}}
 }

@@ -168,12 +168,14 @@ func (r *sizeRun) convergeOver(ctx context.Context) error {
 // coldConnectionName is the connection convergeOverCold makes.
 const coldConnectionName = "seam-cold"
 
-// convergeOverCold makes a new connection to the same sandbox, told over × its
-// real rate and burst, and times N more users on it: the limiter starts knowing
-// nothing of the server, as a new install or a new connection does.
+// convergeOverCold makes a new connection to the same sandbox with another API
+// key, told over × its real rate and burst, and times N more users on it: the
+// limiter starts knowing nothing of the server, as a new install's does. (A new
+// connection with the first one's key shares its limiter: the operator keeps one
+// per key and endpoint.)
 func (r *sizeRun) convergeOverCold(ctx context.Context) error {
 	rps, burst := r.overLimit()
-	if err := r.st.client.Create(ctx, r.newConnection(coldConnectionName, rps, burst)); err != nil {
+	if err := r.st.client.Create(ctx, r.newConnection(coldConnectionName, coldAPIKeySecret, rps, burst)); err != nil {
 		return err
 	}
 	var err error

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/acs-operator/acs-operator/internal/seam/sandbox"
@@ -12,7 +15,11 @@ import (
 // Seam sandbox facts the harness relies on (internal/seam/sandbox DefaultSeed).
 const (
 	sandboxAPIKey = "seam_sandbox_key_0123456789abcdef"
-	acsSystemID   = "acs_system_hq"
+	// coldAPIKey is a second key of the same workspace: the sandbox limits each key
+	// apart, as a new install's key is, so the new connection's limiter measures a
+	// server bucket no other connection spends.
+	coldAPIKey  = "seam_sandbox_key_cold_0123456789"
+	acsSystemID = "acs_system_hq"
 	// listPageSize is the page size of /acs/users/list the operator is meant to use.
 	listPageSize = 500
 )
@@ -22,6 +29,18 @@ var accessGroups = []string{
 	"acs_access_group_hq_staff",
 	"acs_access_group_hq_gym",
 	"acs_access_group_hq_parking",
+}
+
+// writeSeed writes the sandbox's demo seed with coldAPIKey added, for --seed.
+func writeSeed(dir string) (string, error) {
+	seed := sandbox.DefaultSeed()
+	seed.APIKeys = append(seed.APIKeys, sandbox.SeedAPIKey{Key: coldAPIKey, WorkspaceID: seed.APIKeys[0].WorkspaceID})
+	b, err := json.Marshal(seed)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "seam-seed.json")
+	return path, os.WriteFile(path, b, 0o600)
 }
 
 // sandboxAdmin talks to the sandbox's unauthenticated /_sandbox/ routes.

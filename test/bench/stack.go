@@ -77,8 +77,13 @@ func (s *stack) startSandbox(ctx context.Context, cfg config, logDir string) err
 	if err != nil {
 		return err
 	}
+	seed, err := writeSeed(logDir)
+	if err != nil {
+		return err
+	}
 	s.sandbox, err = startBin(logDir, "seam-sandbox", nil,
 		"--addr", addr,
+		"--seed", seed,
 		"--latency", cfg.latency.String(),
 		"--rate-limit", fmt.Sprint(cfg.rateLimit),
 		"--rate-limit-burst", fmt.Sprint(cfg.serverBurst),

@@ -237,6 +237,24 @@ func TestServerRateLimit(t *testing.T) {
 	}
 }
 
+// The limit is each API key's: another key of the workspace has its own bucket.
+func TestServerRateLimitIsPerAPIKey(t *testing.T) {
+	seed := DefaultSeed()
+	const second = "seam_sandbox_key_second"
+	seed.APIKeys = append(seed.APIKeys, SeedAPIKey{Key: second, WorkspaceID: seed.Workspaces[0].ID})
+	srv := New(seed, Options{RateLimit: 1, RateLimitBurst: 1})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	h := &harness{t: t, srv: srv, url: hs.URL}
+	var statuses []int
+	for _, key := range []string{DefaultSeedAPIKey, DefaultSeedAPIKey, second, second} {
+		statuses = append(statuses, h.do("POST", "/acs/systems/list", key, "{}").status)
+	}
+	if !reflect.DeepEqual(statuses, []int{200, 429, 200, 429}) {
+		t.Errorf("statuses = %v, want each key its own bucket of one", statuses)
+	}
+}
+
 func TestFaultsThroughAdminRoutes(t *testing.T) {
 	h := newHarness(t, Options{})
 	set := h.do("POST", "/_sandbox/faults", "", `{"error_rates":{"/acs/systems/list":{"probability":1,"status":502}},

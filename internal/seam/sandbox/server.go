@@ -21,8 +21,11 @@ type Options struct {
 	MutationDelay time.Duration
 	// Latency is the initial per-call latency (a fault, changeable later).
 	Latency time.Duration
-	// RateLimit is a server-side token bucket over all API calls, in requests
-	// per second; excess calls get 429 with Retry-After. 0 disables it.
+	// RateLimit is a server-side token bucket per API key (the bearer token,
+	// valid or not) over all its API calls, in requests per second; excess calls
+	// get 429 with Retry-After. 0 disables it. Seam does not say whether it
+	// limits a key or a workspace; a bucket per key lets two connections be
+	// measured apart, and one shared key is still one bucket.
 	RateLimit float64
 	// RateLimitBurst is the bucket size; default max(1, RateLimit).
 	RateLimitBurst int
@@ -41,7 +44,7 @@ type Server struct {
 	faults   faultState
 	counters counters
 	audit    auditLog
-	limiter  *rate.Limiter
+	limits   keyLimits
 	routes   map[string]route
 	admin    *http.ServeMux
 	requests atomic.Int64
@@ -65,7 +68,7 @@ func New(seed Seed, opts Options) *Server {
 		if burst <= 0 {
 			burst = max(1, int(math.Ceil(opts.RateLimit)))
 		}
-		s.limiter = rate.NewLimiter(rate.Limit(opts.RateLimit), burst)
+		s.limits = keyLimits{rate: rate.Limit(opts.RateLimit), burst: burst}
 	}
 	st := s.st
 	s.routes = map[string]route{
@@ -147,7 +150,7 @@ func (s *Server) serveAPI(r *http.Request, path string) (resp response, dropped 
 	if resp, rejected := s.faults.reject(path); rejected {
 		return resp, false
 	}
-	if resp, limited := s.rateLimited(); limited {
+	if resp, limited := s.rateLimited(r); limited {
 		return resp, false
 	}
 	if r.Method != http.MethodPost && !(rt.allowGET && r.Method == http.MethodGet) {
@@ -197,11 +200,12 @@ func (s *Server) serveAPI(r *http.Request, path string) (resp response, dropped 
 	return resp, resp.status < 300 && s.faults.takeDrop(path)
 }
 
-func (s *Server) rateLimited() (response, bool) {
-	if s.limiter == nil {
+func (s *Server) rateLimited(r *http.Request) (response, bool) {
+	l := s.limits.of(r.Header.Get("Authorization"))
+	if l == nil {
 		return response{}, false
 	}
-	res := s.limiter.Reserve()
+	res := l.Reserve()
 	delay := res.Delay()
 	if res.OK() && delay == 0 {
 		return response{}, false
@@ -210,6 +214,32 @@ func (s *Server) rateLimited() (response, bool) {
 	resp := errorResponse(newError(http.StatusTooManyRequests, "rate_limited", "Too many requests"))
 	resp.header.Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(delay.Seconds())))))
 	return resp, true
+}
+
+// keyLimits are the rate limits, one token bucket per Authorization header.
+type keyLimits struct {
+	rate  rate.Limit // 0: no limit
+	burst int
+	mu    sync.Mutex
+	byKey map[string]*rate.Limiter
+}
+
+// of returns the bucket of the Authorization header, or nil without a limit.
+func (k *keyLimits) of(authorization string) *rate.Limiter {
+	if k.rate == 0 {
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	l := k.byKey[authorization]
+	if l == nil {
+		if k.byKey == nil {
+			k.byKey = map[string]*rate.Limiter{}
+		}
+		l = rate.NewLimiter(k.rate, k.burst)
+		k.byKey[authorization] = l
+	}
+	return l
 }
 
 // authenticate resolves the bearer token to a workspace.
