@@ -132,6 +132,10 @@ type Resolver struct {
 	mu      sync.Mutex
 	clients map[string]*cached
 	keys    map[types.NamespacedName]apiKey
+	// budgets are the limiters, one per API key and endpoint, and budgetOf the
+	// one each connection spends (budget.go).
+	budgets  map[budgetKey]*budget
+	budgetOf map[string]budgetKey
 }
 
 type apiKey struct {
@@ -142,7 +146,7 @@ type apiKey struct {
 type cached struct {
 	fingerprint string // endpoint, workspace, secret resourceVersion: a change rebuilds the client
 	client      *seam.Client
-	limiter     *seam.AdaptiveLimiter // kept across rebuilds so a key rotation does not reset the budget
+	limiter     *seam.AdaptiveLimiter // the client's: its budget's when it was built
 
 	wsMu        sync.Mutex
 	workspaceID string       // what /workspaces/get answered for workspaceOf
@@ -155,7 +159,8 @@ func NewResolver(reader, secrets client.Reader, opts Options) *Resolver {
 	if opts.AllowedEndpoints == nil {
 		opts.AllowedEndpoints = DefaultEndpointPolicy()
 	}
-	return &Resolver{reader: reader, secrets: secrets, opts: opts, clients: map[string]*cached{}, keys: map[types.NamespacedName]apiKey{}}
+	return &Resolver{reader: reader, secrets: secrets, opts: opts, clients: map[string]*cached{}, keys: map[types.NamespacedName]apiKey{},
+		budgets: map[budgetKey]*budget{}, budgetOf: map[string]budgetKey{}}
 }
 
 // settings is what the two connection kinds have in common.
@@ -206,8 +211,12 @@ func (r *Resolver) forSeamConnection(ctx context.Context, name types.NamespacedN
 	return r.resolve(ctx, settingsOfSeamConnection(conn), teardown)
 }
 
-// ReleaseKey forgets the escrowed key of a connection that is gone.
+// ReleaseKey forgets the escrowed key of a connection that is gone, and takes it
+// out of the rate budget it shared, so that its limit no longer binds the others.
 func (r *Resolver) ReleaseKey(ctx context.Context, connectionKey string) error {
+	r.mu.Lock()
+	r.leave(connectionKey)
+	r.mu.Unlock()
 	if r.opts.Escrow == nil {
 		return nil
 	}
@@ -378,20 +387,18 @@ func (r *Resolver) clientFor(s settings, apiKey, secretVersion string) (*seam.Cl
 	defer r.mu.Unlock()
 	entry := r.clients[s.key]
 	if entry == nil {
-		entry = &cached{limiter: seam.NewAdaptiveLimiter(rps, burst)}
+		entry = &cached{}
 		r.clients[s.key] = entry
 	}
-	if ceiling, b := entry.limiter.Limit(); ceiling != rps || b != burst {
-		entry.limiter.SetLimit(rps, burst)
-	}
-	if entry.client != nil && entry.fingerprint == fingerprint {
+	limiter := r.join(s.key, budgetKeyOf(s.endpoint, apiKey), limit{rps: rps, burst: burst})
+	if entry.client != nil && entry.fingerprint == fingerprint && entry.limiter == limiter {
 		return entry.client, entry, nil
 	}
 	cfg := r.opts.ClientDefaults
 	cfg.Endpoint = s.endpoint
 	cfg.APIKey = apiKey
 	cfg.WorkspaceID = s.workspaceID
-	cfg.Limiter = entry.limiter
+	cfg.Limiter = limiter
 	cfg.Logger = r.opts.Logger.WithValues("connection", s.key)
 	if observe := r.opts.Observer; observe != nil {
 		key := s.key
@@ -401,7 +408,7 @@ func (r *Resolver) clientFor(s settings, apiKey, secretVersion string) (*seam.Cl
 	if err != nil {
 		return nil, nil, &Error{Reason: ReasonInvalidConnection, Terminal: true, Message: fmt.Sprintf("%s: %v", s.key, err)}
 	}
-	entry.client, entry.fingerprint = c, fingerprint
+	entry.client, entry.fingerprint, entry.limiter = c, fingerprint, limiter
 	return c, entry, nil
 }
 
