@@ -60,3 +60,31 @@ func (a *acceptLog) rate(now time.Time, burst float64, shortest time.Duration) (
 	}
 	return best, span
 }
+
+// behind is how many calls the accepted ones fell behind rate at most, over the
+// stretch of span to now (as rate returns it): the most, at any moment of it,
+// that rate times the time since its start exceeds the calls accepted since. A
+// measure is the server's rate only if the server's bucket emptied all through
+// its stretch; when the calls fell behind the server's rate, the bucket refilled,
+// and once full lost its refill: the measure is then low by up to this, over the
+// stretch. 0 if no call starts such a stretch.
+func (a *acceptLog) behind(now time.Time, span time.Duration, rate float64) float64 {
+	k := min(a.n, logSize)
+	first := -1
+	for j := a.n - k; j < a.n; j++ {
+		if now.Sub(a.at[j%logSize]) == span {
+			first = j
+			break
+		}
+	}
+	if first < 0 {
+		return 0
+	}
+	start := a.at[first%logSize]
+	most := rate*span.Seconds() - float64(a.n-first) // at the end of the stretch
+	// and just before each call after the first
+	for j := first + 1; j < a.n; j++ {
+		most = max(most, rate*a.at[j%logSize].Sub(start).Seconds()-float64(j-first))
+	}
+	return max(0, most)
+}

@@ -54,8 +54,8 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// AdaptiveLimiter is a token bucket for one connection with properties a plain
-// rate.Limiter lacks:
+// AdaptiveLimiter is a token bucket for one API key (every connection that uses
+// it: internal/connection/budget.go) with properties a plain rate.Limiter lacks:
 //
 //   - Priority. rate.Limiter serves waiters by reservation time, so a suspension
 //     queued behind a thousand creates waits for all of them. Here the next token
@@ -87,7 +87,11 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     limit), from an empty bucket and without a burst (a burst would spend
 //     the server's, the margin that lets the rate run over the server's long
 //     enough to be measured), and climbs (sweepClimb) only while its callers
-//     wait for it. Jumping to the ceiling met the server's empty bucket within
+//     wait for it and send near its rate (sweepBusy: callers that send in
+//     bursts wait for a bucket of one call now and then while sending well
+//     under its rate, and their waits alone took it to 86 rps while they sent
+//     52; when they then surged, the server's burst lasted under a second and
+//     the 429 measured 44 of 50 rps, settled at for minutes). Jumping to the ceiling met the server's empty bucket within
 //     0.2 s, too soon to measure anything: a blind cut, then a second 429 to
 //     measure, each a Retry-After pause (two pauses, 8% of a 20 s batch); a
 //     sweep from under the server's rate meets one 429, a second or more after
@@ -107,11 +111,16 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     the bound (measure: a guess at the server's shape, dropped at the first 429
 //     that shows it wrong). And a stretch during which the limiter's own bucket
 //     filled was not all spent at the server's rate (its bucket may have sat
-//     full): that measure is only a floor. If the rate known good is no more
-//     than a floor of the same stretch, or well under what the server accepted
-//     in the second before the 429 (looseShare), the rate climbs briskly from
-//     there to meet the next 429, which measures it; a rate known good from
-//     before (the last batch) is kept and settled at.
+//     full): that measure is only a floor. A sweep's bucket of one call tells
+//     nothing that way: its stretch is a floor when the calls accepted over it
+//     fell behind the measured rate by more than the headroom
+//     (acceptLog.behind; callers slow to start a batch, then fast, have the
+//     server's burst last under a second, so every stretch long enough to
+//     measure holds their lag). If the rate known good is no more than a floor
+//     of the same stretch, or well under what the server accepted in the
+//     second before the 429 (looseShare), the rate climbs briskly from there
+//     to meet the next 429, which measures it; a rate known good from before
+//     (the last batch) is kept and settled at.
 //   - It keeps the Retry-After pause itself. The client stops new calls at its
 //     gate; the limiter stops the calls already queued past it, which would meet
 //     the server's empty bucket, each 429 extending the pause. It resumes without
@@ -220,6 +229,12 @@ const (
 	// burst of r ÷ 5 lasts 1.15 s. Fast enough that a connection told the real
 	// rate reaches it from half in 2.2 s.
 	sweepClimb = 0.3
+	// sweepBusy is the share of its rate the callers must have sent over the
+	// last second for a sweep to climb: callers that send in bursts wait for a
+	// bucket of one call now and then, well under its rate. It is under
+	// 1 ÷ (1 + sweepClimb ÷ 2), what callers that wait for every token send over
+	// a second of climbing.
+	sweepBusy = 0.8
 	// probeClimb is the share of its rate the rate gains per second while nothing
 	// is known good, or under what is: the next 429 measures the rate, and comes
 	// within seconds.
@@ -374,8 +389,12 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 			// Loose, and nothing known good other than this stretch's own floor, or
 			// what is known well under what the server just accepted: probe on.
 			_, logSpan := l.accepted.pace(now)
-			loose = l.full.After(now.Add(-span)) &&
-				(l.goodAt.After(now.Add(-logSpan)) || l.good < looseShare*sending*headroom)
+			// A floor: the limiter's bucket filled over the stretch, or, for a
+			// sweep's bucket of one call, the calls fell behind the measure by
+			// more than the headroom.
+			floor := l.full.After(now.Add(-span)) ||
+				sweeping && l.accepted.behind(now, span, measured) > (1-headroom)*measured*span.Seconds()
+			loose = floor && (l.goodAt.After(now.Add(-logSpan)) || l.good < looseShare*sending*headroom)
 		} else if saturated && sending <= l.good/headroom {
 			// Too soon to measure, at a rate known good: it no longer is (the
 			// server lowered its rate, or a storm).
@@ -435,10 +454,10 @@ func (l *AdaptiveLimiter) Accepted() {
 	var climb float64
 	switch {
 	case !l.throttled:
-		// Callers that did not wait for the last token say nothing of a faster
-		// rate (TCP's window does not grow when the application limits it
-		// either).
-		if l.lastWaited {
+		// Callers that did not wait for the last token, or sent well under the
+		// rate, say nothing of a faster rate (TCP's window does not grow when
+		// the application limits it either).
+		if l.lastWaited && l.sendingNearRate(now) {
 			climb = l.rate * sweepClimb
 		}
 	case l.probing || l.rate < l.good:
@@ -454,6 +473,16 @@ func (l *AdaptiveLimiter) Accepted() {
 	} else if top := topBurst(l.burst); l.burstCap < top {
 		l.burstCap = min(top, l.burstCap+1/(l.rate*burstProbe.Seconds()))
 	}
+}
+
+// sendingNearRate: the calls accepted over the last second (or since the log
+// began, if later) came at sweepBusy of the rate or more.
+func (l *AdaptiveLimiter) sendingNearRate(now time.Time) bool {
+	calls, span := l.accepted.pace(now)
+	if span >= measureFor {
+		calls, span = l.accepted.recent(now, measureFor)*measureFor.Seconds(), measureFor
+	}
+	return span <= 0 || calls/span.Seconds() >= sweepBusy*l.rate
 }
 
 // sweepBurst keeps the burst at one call while the rate sweeps up to the

@@ -294,6 +294,55 @@ func TestLimiterSweepsFromTheRateItHad(t *testing.T) {
 	}
 }
 
+// Callers that send in bursts wait for the sweep's one-call bucket now and then
+// while sending well under its rate. Their waits alone took the rate far past
+// what they sent (86 rps while they sent 52, in the bench): when they then
+// surged, the server's burst lasted under a second and the 429 measured nothing.
+// The sweep climbs only while the callers send near its rate.
+func TestLimiterSweepClimbsOnlyWithItsCallers(t *testing.T) {
+	l, clk, _ := newTestLimiter(100, 20)
+	l.rate = 100 * headroom * startShare
+	l.sweepBurst()
+	acceptSaturated(l, clk, 156, 3*time.Second) // 52 a second, each after a wait
+	if got, most := l.Rate(), 54/sweepBusy; got > most {
+		t.Errorf("callers sending 52 a second took the sweep to %.1f, want at most %.1f", got, most)
+	}
+}
+
+// A sweep whose callers lagged (a manager slow to start a batch) and then caught
+// up with the rate already over the server's: the server's burst lasts under a
+// second, so every stretch the 429 measures over holds time when the callers sent
+// less than the limiter allowed and the server's bucket sat full. That measure is
+// a floor: the limiter probes on from it to the next 429 instead of settling
+// there, to climb back at the settled pace for minutes (in the simulation of a
+// busy manager against a server whose burst is a tenth of its rate, a new
+// connection told 2× took 1.28× the bound for it, 1.18× now).
+func TestLimiterProbesOnAfterASweepItsCallersLagged(t *testing.T) {
+	l, clk, _ := newTestLimiter(100, 20)
+	l.rate = 100 * headroom * startShare
+	l.sweepBurst()
+	l.tokens, l.last = 0, clk.Now()
+	ctx := context.Background()
+	// Two seconds of 30 calls a second, never waiting: the limiter allows 48.5.
+	for range 60 {
+		clk.Advance(time.Second / 30)
+		if err := l.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		l.Accepted()
+	}
+	// The callers catch up with the rate at 70 (sporadic waits climbed it): the
+	// server's bucket of 10, refilled at 50, lasts half a second.
+	l.rate = 70
+	acceptSaturated(l, clk, 35, 500*time.Millisecond)
+	clk.Advance(14 * time.Millisecond)
+	saturate(l)
+	l.Throttled(time.Second)
+	if _, _, probing := l.Pace(); !probing {
+		t.Errorf("settled at %.1f rps after a sweep whose callers lagged: want probing on to the next 429", l.Rate())
+	}
+}
+
 // A new limiter knows nothing of the server but a ceiling: it starts at half of
 // it, from an empty bucket, without a burst, and sweeps up only while its
 // callers wait for it (callers that send little say nothing of what the server
@@ -310,16 +359,28 @@ func TestLimiterSweepsUpFromHalf(t *testing.T) {
 	if got := l.Rate(); !near(got, fresh.rate) {
 		t.Errorf("callers that never waited raised the rate to %v", got)
 	}
-	acceptSaturated(l, clk, 50, time.Second)
-	if got, want := l.Rate(), fresh.rate+50*sweepClimb; !near(got, want) {
-		t.Errorf("after 50 calls the callers waited for the rate is %v, want %v", got, want)
+	acceptAtRate(l, clk, time.Second)
+	// It climbs by sweepClimb of itself a second once the last second's calls
+	// came near its rate: at most e^0.3 times over the second.
+	if got, most := l.Rate(), fresh.rate*math.Exp(sweepClimb); got <= fresh.rate || got > most {
+		t.Errorf("after a second of callers waiting for it the rate is %v, want over %v and at most %v", got, fresh.rate, most)
 	}
 	if l.burstCap != 1 {
 		t.Errorf("burst %v during the sweep, want one call", l.burstCap)
 	}
-	acceptSaturated(l, clk, 200, 3*time.Second)
+	acceptAtRate(l, clk, 4*time.Second)
 	if got := l.Rate(); got != 100*headroom || l.burstCap != topBurst(20) {
 		t.Errorf("swept to the ceiling: rate %v, burst %v; want %v, %v", got, l.burstCap, 100*headroom, topBurst(20))
+	}
+}
+
+// acceptAtRate reports calls accepted for d at the limiter's rate, the callers
+// waiting for every token.
+func acceptAtRate(l *AdaptiveLimiter, clk *fakeClock, d time.Duration) {
+	for end := clk.Now().Add(d); clk.Now().Before(end); {
+		clk.Advance(time.Duration(float64(time.Second) / l.Rate()))
+		saturate(l)
+		l.Accepted()
 	}
 }
 
@@ -500,6 +561,32 @@ func TestAcceptLogRate(t *testing.T) {
 }
 
 // The log keeps the last logSize calls: older ones no longer count.
+// behind: calls that kept up with a rate over a stretch fell behind it by at most
+// a call; calls that lagged at its start fell behind by what they lagged.
+func TestAcceptLogBehind(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := &acceptLog{}
+	for i := range 50 { // a second at 50 rps
+		a.add(t0.Add(time.Duration(i) * 20 * time.Millisecond))
+	}
+	if got := a.behind(t0.Add(time.Second), time.Second, 50); got > 1 {
+		t.Errorf("kept up: %v calls behind, want at most one", got)
+	}
+	a.reset()
+	for i := range 10 { // half a second at 20 rps, then half a second at 100
+		a.add(t0.Add(time.Duration(i) * 50 * time.Millisecond))
+	}
+	for i := range 50 {
+		a.add(t0.Add(500*time.Millisecond + time.Duration(i)*10*time.Millisecond))
+	}
+	if got := a.behind(t0.Add(time.Second), time.Second, 50); math.Abs(got-15) > 1e-9 {
+		t.Errorf("lagged: %v calls behind, want 15 (25 due at 0.5 s, 10 sent)", got)
+	}
+	if got := a.behind(t0.Add(time.Second), 300*time.Millisecond, 50); got != 0 {
+		t.Errorf("a span no call starts: %v, want 0", got)
+	}
+}
+
 func TestAcceptLogWraps(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	a := &acceptLog{}
