@@ -288,9 +288,10 @@ func (c *Client) send(ctx context.Context, route string, payload []byte, n int) 
 				// A 429 that starts a pause of the whole connection is worth a
 				// line, with what the limiter goes on at (the configured limit
 				// is too high); the 429s of calls sent before it say the same.
-				rate, burst, probing := p.Pace()
+				pace := p.Pace()
 				c.log.Info("Seam throttled the connection", "route", route, "retryAfterMs", retryAfter.Milliseconds(),
-					"requestsPerSecondNow", math.Round(rate*10)/10, "burstNow", math.Round(burst*10)/10, "probing", probing)
+					"requestsPerSecondNow", round1(pace.Rate), "burstNow", round1(pace.Burst), "probing", pace.Probing,
+					"sentRps", round1(pace.Sent), "measuredRps", round1(pace.Measured), "measureIsFloor", pace.Floor)
 			}
 		case a.status < 300:
 			fb.Accepted()
@@ -314,3 +315,6 @@ type scrubbedError struct {
 
 func (e scrubbedError) Error() string { return e.msg }
 func (e scrubbedError) Unwrap() error { return e.err }
+
+// round1 rounds to a tenth, for logs.
+func round1(x float64) float64 { return math.Round(x*10) / 10 }

@@ -40,7 +40,25 @@ type RateFeedback interface {
 
 // pacer is implemented by limiters that can say what they go on at after a 429.
 type pacer interface {
-	Pace() (rate, burst float64, probing bool)
+	Pace() Pace
+}
+
+// Pace is what a limiter goes on at after a 429, and what it made of it: the
+// fields of the line the 429 logs.
+type Pace struct {
+	// Rate and Burst are what it sends at now.
+	Rate, Burst float64
+	// Probing: it will meet another 429 within seconds, to measure the
+	// server's rate; else it settled under a rate known good.
+	Probing bool
+	// Sent is the pace the 429 came at: the rate, or the calls accepted over
+	// the second before it if fewer.
+	Sent float64
+	// Measured is the server's rate the 429 measured (0 if the stretch was too
+	// short), and Floor says the measure is only a lower bound (the callers
+	// sent less than the limiter allowed over it).
+	Measured float64
+	Floor    bool
 }
 
 // clock is time for the limiter; tests replace it.
@@ -186,6 +204,8 @@ type AdaptiveLimiter struct {
 	// lastWaited: the last token went to a caller that had waited for one, the
 	// limiter, not the callers, setting the pace.
 	lastWaited bool
+	// lastPace is what the last 429 came at and measured.
+	lastPace Pace
 
 	queue   []*waiter // most urgent first, then arrival order
 	seq     uint64
@@ -321,13 +341,13 @@ func (l *AdaptiveLimiter) Rate() float64 {
 	return l.rate
 }
 
-// Pace is what the limiter goes on at, for the line a 429 logs: its rate and
-// burst, and whether it is probing for the server's rate (it will meet another
-// 429 within seconds) or settled under a rate known good.
-func (l *AdaptiveLimiter) Pace() (rate, burst float64, probing bool) {
+// Pace is what the limiter goes on at after the last 429, for the line it logs.
+func (l *AdaptiveLimiter) Pace() Pace {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.rate, l.burstCap, l.probing || !l.throttled
+	p := l.lastPace
+	p.Rate, p.Burst, p.Probing = l.rate, l.burstCap, l.probing || !l.throttled
+	return p
 }
 
 // Throttled cuts the burst or the rate after a 429, and holds the queue for the
@@ -341,6 +361,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 		return false
 	}
 	l.refill(now)
+	l.lastPace = Pace{Sent: l.accepted.recent(now, measureFor)}
 	// Since the last pause or quiet second (its bucket refilled meanwhile) the
 	// server accepted what it held then plus its rate: at least its burst. Not
 	// since the limiter's own bucket was last full: with a deeper burst than the
@@ -364,6 +385,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 		if pace := l.accepted.recent(now, measureFor); pace > 0 {
 			sending = min(sending, pace)
 		}
+		l.lastPace.Sent = sending
 		// Only a limiter sending all it may (saturated) learns that a rate is not
 		// good: callers sending little say nothing of what the server grants.
 		saturated := len(l.queue) > 0 || l.tokens < 1
@@ -395,6 +417,7 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 			floor := l.full.After(now.Add(-span)) ||
 				sweeping && l.accepted.behind(now, span, measured) > (1-headroom)*measured*span.Seconds()
 			loose = floor && (l.goodAt.After(now.Add(-logSpan)) || l.good < looseShare*sending*headroom)
+			l.lastPace.Measured, l.lastPace.Floor = measured, floor
 		} else if saturated && sending <= l.good/headroom {
 			// Too soon to measure, at a rate known good: it no longer is (the
 			// server lowered its rate, or a storm).

@@ -338,7 +338,7 @@ func TestLimiterProbesOnAfterASweepItsCallersLagged(t *testing.T) {
 	clk.Advance(14 * time.Millisecond)
 	saturate(l)
 	l.Throttled(time.Second)
-	if _, _, probing := l.Pace(); !probing {
+	if !l.Pace().Probing {
 		t.Errorf("settled at %.1f rps after a sweep whose callers lagged: want probing on to the next 429", l.Rate())
 	}
 }
