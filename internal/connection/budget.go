@@ -19,10 +19,10 @@ func budgetKeyOf(endpoint, apiKey string) budgetKey {
 }
 
 // budget is the one limiter of the connections that share a server bucket. Each
-// with its own limiter, each took the other's calls for the server's limit (a new
-// connection measured 44 of 50 rps while an older one on the same key was busy), and
-// a revocation on one met the other's creates at the server (a 429, then a
-// Retry-After pause of both) instead of a queue that serves revocations first.
+// with its own limiter, each would take the other's calls for the server's limit
+// and settle under what the server grants, and a revocation on one would meet the
+// other's creates at the server (a 429, then a Retry-After pause of both) instead
+// of a queue that serves revocations first.
 type budget struct {
 	limiter *seam.AdaptiveLimiter
 	// limits is each member connection's configured rate and burst: the limiter

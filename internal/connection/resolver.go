@@ -406,6 +406,7 @@ func (r *Resolver) clientFor(s settings, apiKey, secretVersion string) (*seam.Cl
 	}
 	c, err := seam.New(cfg)
 	if err != nil {
+		r.leave(s.key) // a connection that cannot send does not lower the others' limit
 		return nil, nil, &Error{Reason: ReasonInvalidConnection, Terminal: true, Message: fmt.Sprintf("%s: %v", s.key, err)}
 	}
 	entry.client, entry.fingerprint, entry.limiter = c, fingerprint, limiter
