@@ -402,8 +402,14 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 			// that range stays; only one over it is no longer good (the server
 			// lowered its rate). Else a burst twice the server's (told 2×) has a
 			// measure over two seconds 10% low replace a rate known good.
+			// A floor: the limiter's bucket filled over the stretch, or, for a
+			// sweep's bucket of one call, the calls fell behind the measure by
+			// more than the headroom. A floor says nothing of the most the server
+			// grants, so it never lowers a rate known good.
+			floor := l.full.After(now.Add(-span)) ||
+				sweeping && l.accepted.behind(now, span, measured) > (1-headroom)*measured*span.Seconds()
 			m := min(measured, sending) * headroom
-			if most := (measured + (l.serverBurst-1)/span.Seconds()) * headroom; saturated && l.good > most {
+			if most := (measured + (l.serverBurst-1)/span.Seconds()) * headroom; saturated && !floor && l.good > most {
 				l.good = m
 			} else {
 				l.good = max(l.good, m)
@@ -411,11 +417,6 @@ func (l *AdaptiveLimiter) Throttled(retryAfter time.Duration) (paused bool) {
 			// Loose, and nothing known good other than this stretch's own floor, or
 			// what is known well under what the server just accepted: probe on.
 			_, logSpan := l.accepted.pace(now)
-			// A floor: the limiter's bucket filled over the stretch, or, for a
-			// sweep's bucket of one call, the calls fell behind the measure by
-			// more than the headroom.
-			floor := l.full.After(now.Add(-span)) ||
-				sweeping && l.accepted.behind(now, span, measured) > (1-headroom)*measured*span.Seconds()
 			loose = floor && (l.goodAt.After(now.Add(-logSpan)) || l.good < looseShare*sending*headroom)
 			l.lastPace.Measured, l.lastPace.Floor = measured, floor
 		} else if saturated && sending <= l.good/headroom {

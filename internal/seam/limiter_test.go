@@ -309,6 +309,39 @@ func TestLimiterSweepClimbsOnlyWithItsCallers(t *testing.T) {
 	}
 }
 
+// Settled under a rate the server is known to grant, the limiter meets a 429
+// after a stretch its callers did not keep busy (its bucket was full at its
+// start): the measure over it is only a floor, and says nothing of what the server
+// grants at most. It must not replace the rate known good (at 10,000 in the
+// bench, a probe measured a floor of 47 rps and took a connection from 48.5 to
+// 45.6, to climb back at the settled pace for minutes).
+func TestLimiterKeepsItsKnownRateAfterAFloor(t *testing.T) {
+	l, clk, _ := newTestLimiter(50, 10)
+	l.throttled, l.good = true, 50*headroom
+	saturate(l)
+	// A second and a half of callers at 40 a second: the limiter's bucket,
+	// refilled at 48.5, is full again and again.
+	for range 60 {
+		clk.Advance(time.Second / 40)
+		if err := l.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		l.Accepted()
+	}
+	// Then a second of callers sending little, and a 429 as a burst of them
+	// arrives (the queue is busy at that moment).
+	acceptSaturated(l, clk, 22, 1100*time.Millisecond)
+	clk.Advance(20 * time.Millisecond)
+	saturate(l)
+	l.Throttled(time.Second)
+	if p := l.Pace(); !p.Floor {
+		t.Fatalf("the measure (%v) is not taken for a floor: not the case under test", p.Measured)
+	}
+	if got, want := l.Rate(), 50*headroom; got < want*0.99 {
+		t.Errorf("a 429 that measured a floor took the rate from %v to %v", want, got)
+	}
+}
+
 // A sweep whose callers lagged (a manager slow to start a batch) and then caught
 // up with the rate already over the server's: the server's burst lasts under a
 // second, so every stretch the 429 measures over holds time when the callers sent
