@@ -15,11 +15,10 @@ import (
 )
 
 // Seam's rate limit is the API key's, not the connection's: two connections with one
-// key at one endpoint spend one server bucket. Each with its own limiter, each took the
-// other's calls for the server's limit (a new connection measured 44 of 50 rps while an
-// older one on the same key was busy), and a revocation on one waited behind the
-// other's creates at the server (a 429, then a Retry-After pause) instead of in a
-// queue that serves revocations first.
+// key at one endpoint spend one server bucket. Each with its own limiter, each would
+// take the other's calls for the server's limit, and a revocation on one would wait
+// behind the other's creates at the server (a 429, then a Retry-After pause) instead
+// of in a queue that serves revocations first.
 func TestConnectionsWithOneKeyShareOneLimiter(t *testing.T) {
 	const endpoint = "https://connect.getseam.com"
 	conn := func(ns, name string, rl *seamv1alpha1.RateLimit) *seamv1alpha1.SeamConnection {

@@ -109,9 +109,10 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     bursts wait for a bucket of one call now and then while sending well
 //     under its rate, and their waits alone took it to 86 rps while they sent
 //     52; when they then surged, the server's burst lasted under a second and
-//     the 429 measured 44 of 50 rps, settled at for minutes). Jumping to the ceiling met the server's empty bucket within
-//     0.2 s, too soon to measure anything: a blind cut, then a second 429 to
-//     measure, each a Retry-After pause (two pauses, 8% of a 20 s batch); a
+//     the 429 measured 44 of 50 rps, settled at for minutes). Jumping to the
+//     ceiling met the server's empty bucket within 0.2 s, too soon to measure
+//     anything: a blind cut, then a second 429 to measure, each a Retry-After
+//     pause (two pauses, 8% of a 20 s batch); a
 //     sweep from under the server's rate meets one 429, a second or more after
 //     crossing it, which measures it. The sweep ends at that 429 or at the
 //     ceiling, and the burst is then the configured share of the rate. A

@@ -22,7 +22,13 @@ type harness struct {
 
 func newHarness(t *testing.T, opts Options) *harness {
 	t.Helper()
-	srv := New(DefaultSeed(), opts)
+	return newSeededHarness(t, DefaultSeed(), opts)
+}
+
+// newSeededHarness is newHarness with another seed.
+func newSeededHarness(t *testing.T, seed Seed, opts Options) *harness {
+	t.Helper()
+	srv := New(seed, opts)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &harness{t: t, srv: srv, url: hs.URL}
@@ -126,9 +132,7 @@ func TestTransportLevelAnswers(t *testing.T) {
 func TestPersonalAccessTokenNeedsWorkspace(t *testing.T) {
 	seed := DefaultSeed()
 	seed.APIKeys = append(seed.APIKeys, SeedAPIKey{Key: "seam_pat_token"})
-	hs := httptest.NewServer(New(seed, Options{}))
-	defer hs.Close()
-	h := &harness{t: t, url: hs.URL}
+	h := newSeededHarness(t, seed, Options{})
 	if r := h.do("POST", "/workspaces/get", "seam_pat_token", "{}"); r.status != 401 {
 		t.Errorf("without seam-workspace: %d", r.status)
 	}
@@ -242,10 +246,7 @@ func TestServerRateLimitIsPerAPIKey(t *testing.T) {
 	seed := DefaultSeed()
 	const second = "seam_sandbox_key_second"
 	seed.APIKeys = append(seed.APIKeys, SeedAPIKey{Key: second, WorkspaceID: seed.Workspaces[0].ID})
-	srv := New(seed, Options{RateLimit: 1, RateLimitBurst: 1})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	h := &harness{t: t, srv: srv, url: hs.URL}
+	h := newSeededHarness(t, seed, Options{RateLimit: 1, RateLimitBurst: 1})
 	var statuses []int
 	for _, key := range []string{DefaultSeedAPIKey, DefaultSeedAPIKey, second, second} {
 		statuses = append(statuses, h.do("POST", "/acs/systems/list", key, "{}").status)
