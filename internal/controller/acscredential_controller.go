@@ -73,6 +73,9 @@ func (r *AcsCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 	base := cred.DeepCopy()
 	defer func() {
+		if res, ok := deferral(err, !cred.DeletionTimestamp.IsZero()); ok {
+			result, err = res, nil // a Seam call deferred on a path that did not report it
+		}
 		if !equality.Semantic.DeepEqual(base.Status, cred.Status) {
 			fresh := cred.DeepCopy()
 			fresh.Status = base.Status
@@ -81,6 +84,7 @@ func (r *AcsCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}()
 	seamCtx, cancel := context.WithTimeout(ctx, r.SeamBudget)
 	defer cancel()
+	seamCtx = seam.WithWaitBudget(seamCtx, workerWait)
 	if !cred.DeletionTimestamp.IsZero() {
 		// Deleting a credential takes access away: its calls go first through the
 		// connection's rate limit.
@@ -225,6 +229,9 @@ func (r *AcsCredentialReconciler) conclude(ctx context.Context, cred *seamv1alph
 
 // fail reports an error with the one error policy.
 func (r *AcsCredentialReconciler) fail(ctx context.Context, cred *seamv1alpha1.AcsCredential, err error, what string) (ctrl.Result, error) {
+	if res, ok := deferral(err, !cred.DeletionTimestamp.IsZero()); ok {
+		return res, nil
+	}
 	o, result, err := errorPolicy(err, what, !cred.DeletionTimestamp.IsZero(), r.resync())
 	r.conclude(ctx, cred, o)
 	return result, err

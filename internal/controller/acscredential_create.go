@@ -156,6 +156,10 @@ func (r *AcsCredentialReconciler) create(ctx context.Context, w *credentialWork,
 	if _, err := w.conn.Workspace(ctx); err != nil {
 		return r.fail(ctx, cred, err, "Checking the workspace of the connection")
 	}
+	if d := w.conn.Client.Delay(ctx); d > workerWait {
+		// Not now: no create marker for a create that is not sent.
+		return r.fail(ctx, cred, &seam.DeferredError{Route: "/acs/credentials/create", Wait: d}, "Creating the credential in Seam")
+	}
 	status := cred.Status.DeepCopy()
 	controllerutil.AddFinalizer(cred, CredentialFinalizer)
 	if err := controllerutil.SetOwnerReference(w.user, cred, r.Scheme()); err != nil {

@@ -88,9 +88,15 @@ func (r *AcsUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	before := u.Status.DeepCopy()
 	// The status patch uses ctx; the Seam calls share a shorter budget, so a server
 	// that does not answer cannot keep the outcome from being written.
-	defer func() { result, err = r.patchStatus(ctx, u, before, result, err) }()
+	defer func() {
+		if res, ok := deferral(err, revocationPending(u, r.now())); ok {
+			result, err = res, nil // a Seam call deferred on a path that did not report it
+		}
+		result, err = r.patchStatus(ctx, u, before, result, err)
+	}()
 	seamCtx, cancel := context.WithTimeout(ctx, r.SeamBudget)
 	defer cancel()
+	seamCtx = seam.WithWaitBudget(seamCtx, workerWait)
 	if revocationPending(u, r.now()) {
 		// This reconcile takes access away: its calls, the reads on the way
 		// included, get the connection's next tokens before any create or grant.

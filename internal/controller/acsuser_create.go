@@ -74,6 +74,10 @@ func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolve
 	if err != nil {
 		return r.fail(ctx, u, err, "Checking the workspace of the connection")
 	}
+	if d := conn.Client.Delay(ctx); d > workerWait {
+		// Not now: no create marker for a create that is not sent.
+		return r.fail(ctx, u, &seam.DeferredError{Route: "/acs/users/create", Wait: d}, "Creating the ACS user in Seam")
+	}
 	now := r.now()
 	req := createRequest(want, now)
 	controllerutil.AddFinalizer(u, Finalizer)
@@ -212,6 +216,9 @@ func (r *AcsUserReconciler) stallAmbiguous(ctx context.Context, u *seamv1alpha1.
 // marker can go, and the next attempt need not look for a user first. Any 5xx is an
 // unknown outcome (the client says so), never a "no".
 func definitelyNotCreated(err error) bool {
+	if errors.Is(err, seam.ErrDeferred) {
+		return true // not sent
+	}
 	var apiErr *seam.APIError
 	if errors.Is(err, seam.ErrOutcomeUnknown) || !errors.As(err, &apiErr) {
 		return false

@@ -147,6 +147,9 @@ func (r *AcsUserReconciler) holdDelete(ctx context.Context, u *seamv1alpha1.AcsU
 
 // blockDelete keeps the finalizer and says why, with the way out.
 func (r *AcsUserReconciler) blockDelete(ctx context.Context, u *seamv1alpha1.AcsUser, err error) (ctrl.Result, error) {
+	if res, ok := deferral(err, true); ok {
+		return res, nil
+	}
 	o, result, err := errorPolicy(err, fmt.Sprintf("Cannot delete ACS user %q", u.Status.AcsUserID), true, r.resync())
 	r.conclude(ctx, u, o)
 	return result, err

@@ -131,6 +131,9 @@ func (r *AcsUserReconciler) pendingBackoff(u *seamv1alpha1.AcsUser) time.Duratio
 
 // fail reports an error as an outcome, with the one error policy.
 func (r *AcsUserReconciler) fail(ctx context.Context, u *seamv1alpha1.AcsUser, err error, what string) (ctrl.Result, error) {
+	if res, ok := deferral(err, revocationPending(u, r.now())); ok {
+		return res, nil
+	}
 	o, result, err := errorPolicy(err, what, false, r.resync())
 	r.conclude(ctx, u, o)
 	return result, err

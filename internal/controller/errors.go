@@ -9,6 +9,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/acs-operator/acs-operator/internal/connection"
@@ -19,6 +20,32 @@ import (
 // teardown (a namespace deleted with everything in it) must finish within a minute
 // once Seam answers again, so deletions are not left to a backoff of minutes.
 const deleteRetryCap = 15 * time.Second
+
+// workerWait is the longest a reconcile worker waits for a connection to take a
+// Seam call: its Retry-After pause, its rate limit with other calls queued
+// ahead, a backoff between attempts. The workers serve every connection of the
+// manager, so one tenant's connection paused for 30 s must not hold them while
+// another tenant's revocation waits in the queue: a longer wait defers the
+// object (deferral) instead. Two seconds lets a call wait out the usual
+// one-second Retry-After and the queue behind it in place, as it did before.
+const workerWait = 2 * time.Second
+
+// deferral is the requeue of a reconcile whose Seam call its connection could not
+// take within workerWait (seam.ErrDeferred: nothing was sent). The object comes
+// back when the connection can take it, at the priority it had; nothing is
+// reported, since nothing failed (a condition that flipped at every pause would
+// flap), and the worker moves on to the next object.
+func deferral(err error, revoking bool) (ctrl.Result, bool) {
+	wait, ok := seam.RetryAfter(err)
+	if !ok || !errors.Is(err, seam.ErrDeferred) {
+		return ctrl.Result{}, false
+	}
+	res := ctrl.Result{RequeueAfter: wait}
+	if revoking {
+		res.Priority = ptr.To(priorityRevoke)
+	}
+	return res, true
+}
 
 // errorPolicy is the one error policy of every reconciler: it turns the error of a
 // reconcile into the outcome to report and the requeue to ask for.

@@ -96,3 +96,32 @@ func TestRevocationPending(t *testing.T) {
 		}
 	}
 }
+
+func TestDeferral(t *testing.T) {
+	deferred := &seam.DeferredError{Route: "/acs/users/suspend", Wait: 12 * time.Second}
+	revoke := priorityRevoke
+	cases := []struct {
+		reason   string
+		err      error
+		revoking bool
+		want     ctrl.Result
+		ok       bool
+	}{
+		{reason: "a deferred call comes back when the connection can take it", err: deferred,
+			want: ctrl.Result{RequeueAfter: 12 * time.Second}, ok: true},
+		{reason: "a deferred revocation keeps its place ahead of the queue", err: fmt.Errorf("suspend: %w", deferred), revoking: true,
+			want: ctrl.Result{RequeueAfter: 12 * time.Second, Priority: &revoke}, ok: true},
+		{reason: "a 429 the server answered is reported (RateLimited), not deferred",
+			err: &seam.APIError{Route: "/acs/users/get", HTTPStatus: 429, RetryAfter: 30 * time.Second}},
+		{reason: "a paused client past MaxRetryWait is reported too",
+			err: &seam.APIError{Route: "/acs/users/get", HTTPStatus: 429, Type: "client_paused", RetryAfter: 90 * time.Second}},
+		{reason: "any other error is no deferral", err: errors.New("boom")},
+	}
+	for _, c := range cases {
+		got, ok := deferral(c.err, c.revoking)
+		if ok != c.ok || got.RequeueAfter != c.want.RequeueAfter || (got.Priority == nil) != (c.want.Priority == nil) ||
+			(got.Priority != nil && *got.Priority != *c.want.Priority) {
+			t.Errorf("%s: deferral = %+v, %v; want %+v, %v", c.reason, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package controller_test
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -37,15 +38,20 @@ const (
 	isolatedNamespace = "isolated-restart"
 	// lostStatusNamespace is isolated too: its spec stops a manager after a write.
 	lostStatusNamespace = "isolated-lost-status"
-	operatorNamespace   = "acs-operator-system"
-	resyncPeriod        = 3 * time.Second
-	createGrace         = 3 * time.Second
-	createTimeout       = 5 * time.Second
+	// pausedTenantNamespace and otherTenantNamespace share one manager of their
+	// own, with one worker: a spec there sees what one tenant's pause does to
+	// another's revocations.
+	pausedTenantNamespace = "isolated-paused-tenant"
+	otherTenantNamespace  = "isolated-other-tenant"
+	operatorNamespace     = "acs-operator-system"
+	resyncPeriod          = 3 * time.Second
+	createGrace           = 3 * time.Second
+	createTimeout         = 5 * time.Second
 )
 
 // ownManagerNamespaces are the isolated namespaces: their specs stop and start
 // their own managers.
-var ownManagerNamespaces = []string{isolatedNamespace, lostStatusNamespace}
+var ownManagerNamespaces = []string{isolatedNamespace, lostStatusNamespace, pausedTenantNamespace, otherTenantNamespace}
 
 var (
 	cp        *framework.ControlPlane
@@ -112,6 +118,10 @@ type managerOptions struct {
 	// and catch-up.
 	resync time.Duration
 	events controller.EventsConfig
+	// workers replaces the suite's 4 reconcile workers; maxRetryWait the suite's
+	// 5 s, the longest Retry-After a call may wait out.
+	workers      int
+	maxRetryWait time.Duration
 }
 
 // startManager runs a manager with the operator's controllers until ctx ends, and
@@ -127,7 +137,7 @@ func startManager(ctx context.Context, o managerOptions) <-chan struct{} {
 	Expect(err).NotTo(HaveOccurred())
 	resolver := connection.NewResolver(mgr.GetClient(), mgr.GetAPIReader(), connection.Options{
 		Logger:           ctrl.Log.WithName("seam"),
-		ClientDefaults:   seam.Config{Transport: o.transport, Timeout: 5 * time.Second, MaxRetryWait: 5 * time.Second},
+		ClientDefaults:   seam.Config{Transport: o.transport, Timeout: 5 * time.Second, MaxRetryWait: cmp.Or(o.maxRetryWait, 5*time.Second)},
 		AllowedEndpoints: allowedEndpoints,
 		Escrow:           connection.NewKeyEscrow(mgr.GetClient(), mgr.GetAPIReader(), operatorNamespace),
 	})
@@ -135,8 +145,12 @@ func startManager(ctx context.Context, o managerOptions) <-chan struct{} {
 	if o.resync > 0 {
 		resync = o.resync
 	}
+	workers := 4
+	if o.workers > 0 {
+		workers = o.workers
+	}
 	Expect(controller.Setup(ctx, mgr, controller.Config{
-		Connections: resolver, ResyncPeriod: resync, Events: o.events, CreateGrace: createGrace, MaxConcurrentReconciles: 4,
+		Connections: resolver, ResyncPeriod: resync, Events: o.events, CreateGrace: createGrace, MaxConcurrentReconciles: workers,
 		CreateTimeout: createTimeout, SeamBudget: 20 * time.Second,
 		SigningKeySecret: types.NamespacedName{Namespace: operatorNamespace, Name: "acs-operator-signing-key"},
 	})).To(Succeed())

@@ -150,7 +150,7 @@ func (c *Client) do(ctx context.Context, route string, in, out any, idempotent b
 			// Every caller sharing this Client stops until the server's time.
 			c.pause.extend(time.Now().Add(retryAfter))
 		}
-		if waited+wait > c.maxRetryWait || !fitsDeadline(ctx, wait) {
+		if waited+wait > c.maxRetryWait || !fitsDeadline(ctx, wait) || overBudget(ctx, wait) {
 			return final
 		}
 		waited += wait
@@ -215,7 +215,12 @@ func (c *Client) send(ctx context.Context, route string, payload []byte, n int) 
 	}
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
-			err = &RequestError{Route: route, Attempts: n, Err: fmt.Errorf("%w: waiting for rate limiter: %w", errCallerGaveUp, err)}
+			var deferred *DeferredError
+			if errors.As(err, &deferred) {
+				err = &DeferredError{Route: route, Wait: deferred.Wait}
+			} else {
+				err = &RequestError{Route: route, Attempts: n, Err: fmt.Errorf("%w: waiting for rate limiter: %w", errCallerGaveUp, err)}
+			}
 			c.observe(RequestInfo{Route: route, Attempt: n, RateLimitWait: time.Since(waitStart), Err: err})
 			return attempt{}, err
 		}

@@ -255,6 +255,32 @@ func TestPauseLongerThanBudgetFailsFast(t *testing.T) {
 	}
 }
 
+// A caller with a wait budget (a reconcile worker, shared by every connection)
+// does not wait out a Retry-After longer than it: the 429 comes back at once, and
+// the next call is deferred without being sent.
+func TestRetryAfterPastTheWaitBudgetIsNotWaitedOut(t *testing.T) {
+	srv, c := newSandbox(t, sandbox.Options{}) // MaxRetryWait: a minute
+	srv.StartRateLimitStorm(1, "30")
+	ctx := seam.WithWaitBudget(ctxT(t), 2*time.Second)
+	_, err := c.ListSystems(ctx)
+	if d, ok := seam.RetryAfter(err); !errors.Is(err, seam.ErrRateLimited) || !ok || d != 30*time.Second {
+		t.Fatalf("err = %v (retry after %v), want the 429 with its 30 s", err, d)
+	}
+	if got := srv.Counters()["/acs/systems/list"]; got[429] != 1 || got[200] != 0 {
+		t.Errorf("counters = %v, want the one 429 and no retry", got)
+	}
+	_, err = c.GetWorkspace(ctx)
+	if d, ok := seam.RetryAfter(err); !errors.Is(err, seam.ErrDeferred) || errors.Is(err, seam.ErrRateLimited) || !ok || d < 25*time.Second {
+		t.Fatalf("second call: err = %v (wait %v), want ErrDeferred for the rest of the pause", err, d)
+	}
+	if n := srv.Received("/workspaces/get"); n != 0 {
+		t.Errorf("the deferred call was sent %d times", n)
+	}
+	if d := c.Delay(ctx); d < 25*time.Second {
+		t.Errorf("Delay = %v, want the rest of the pause", d)
+	}
+}
+
 func TestAPIKeyNeverLeaks(t *testing.T) {
 	const key = "seam_sandbox_key_0123456789abcdef" // sandbox.DefaultSeedAPIKey
 	var mu sync.Mutex

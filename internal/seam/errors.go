@@ -135,11 +135,16 @@ func IsRetryable(err error) bool {
 	return false
 }
 
-// RetryAfter returns the server's Retry-After for err, if it sent one.
+// RetryAfter returns the server's Retry-After for err, if it sent one, or how
+// long a deferred call would have waited.
 func RetryAfter(err error) (time.Duration, bool) {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
 		return apiErr.RetryAfter, true
+	}
+	var deferred *DeferredError
+	if errors.As(err, &deferred) {
+		return deferred.Wait, true
 	}
 	return 0, false
 }

@@ -3,6 +3,7 @@ package seam
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -586,6 +587,11 @@ func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
 	if l.queued != nil {
 		l.queued(len(l.queue))
 	}
+	if d, ok := l.tooLong(ctx, w); ok {
+		l.remove(w)
+		l.mu.Unlock()
+		return &DeferredError{Wait: d}
+	}
 	for {
 		got, head, next := l.take(w)
 		if got {
@@ -609,6 +615,50 @@ func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
 		}
 		l.mu.Lock()
 	}
+}
+
+// Delay is how long a call made now with ctx's priority would wait for its
+// token: the rest of a Retry-After hold, then a token for each more urgent or
+// earlier waiter and one for it.
+func (l *AdaptiveLimiter) Delay(ctx context.Context) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p, ahead := priorityOf(ctx), 0
+	for _, q := range l.queue {
+		if q.priority >= p {
+			ahead++
+		}
+	}
+	return l.delay(ahead)
+}
+
+// delay is how long the waiter with ahead waiters before it waits for its token.
+// The caller holds mu.
+func (l *AdaptiveLimiter) delay(ahead int) time.Duration {
+	now := l.clock.Now()
+	l.refill(now)
+	d := max(0, l.hold.Sub(now))
+	if need := float64(ahead+1) - l.tokens; need > 0 {
+		d += time.Duration(need / l.rate * float64(time.Second))
+	}
+	return d
+}
+
+// tooLong reports how long w, just queued, would wait, if that is past ctx's wait
+// budget. The head of the queue waits for the next token however slow the rate
+// (else a rate under a call per budget would send nothing); it gives up only a
+// hold longer than the budget.
+func (l *AdaptiveLimiter) tooLong(ctx context.Context, w *waiter) (time.Duration, bool) {
+	budget, ok := waitBudget(ctx)
+	if !ok {
+		return 0, false
+	}
+	ahead := slices.Index(l.queue, w)
+	d := l.delay(ahead)
+	if ahead == 0 {
+		return d, l.hold.Sub(l.clock.Now()) > budget
+	}
+	return d, d > budget
 }
 
 // take gives w a token if it heads the queue and one is there (and removes it

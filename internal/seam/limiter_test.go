@@ -2,6 +2,7 @@ package seam
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync"
 	"testing"
@@ -649,5 +650,48 @@ func TestLimiterStormHoldsForTheRetryAfter(t *testing.T) {
 			t.Fatalf("429 #%d at rate %.1f, burst %.1f: held for %v, want the Retry-After, 1s", i+1, l.Rate(), l.burstCap, got)
 		}
 		clk.Advance(time.Second)
+	}
+}
+
+// With a wait budget, a call that would wait past it behind other waiters is
+// deferred at once, without a token and without leaving the queue changed; the
+// head of the queue waits however slow the rate, and a revocation that goes
+// ahead of the waiters is not deferred.
+func TestLimiterDefersAWaitPastTheBudget(t *testing.T) {
+	l, clk, queued := newTestLimiter(1, 1)               // a token every 1.03 s
+	if err := l.Wait(context.Background()); err != nil { // spend the one token
+		t.Fatal(err)
+	}
+	<-queued
+	budget := WithWaitBudget(context.Background(), 1500*time.Millisecond)
+	head := make(chan error, 1)
+	go func() { head <- l.Wait(budget) }()
+	<-queued
+	<-clk.registered // the head waits for its token
+
+	err := l.Wait(budget)
+	var deferred *DeferredError
+	if !errors.As(err, &deferred) {
+		t.Fatalf("second in the queue, 2 tokens away with a budget of 1.5 s: err = %v, want a *DeferredError", err)
+	}
+	<-queued
+	if want := 2 * time.Second; deferred.Wait < want || deferred.Wait > want*11/10 {
+		t.Errorf("deferred for %s, want about %s (two tokens)", deferred.Wait, want)
+	}
+	if d := l.Delay(WithPriority(context.Background(), PriorityRevoke)); d > 1500*time.Millisecond {
+		t.Errorf("a revocation would wait %s: it goes ahead of the queued create", d)
+	}
+	revoke := make(chan error, 1)
+	go func() { revoke <- l.Wait(WithPriority(budget, PriorityRevoke)) }()
+	<-queued
+	for range 2 {
+		<-clk.registered
+		clk.AdvanceToNext()
+	}
+	if err := <-revoke; err != nil {
+		t.Errorf("the revocation: %v", err)
+	}
+	if err := <-head; err != nil {
+		t.Errorf("the head of the queue: %v", err)
 	}
 }

@@ -66,7 +66,8 @@ func (p *pauseGate) remaining() time.Duration {
 
 // wait blocks until the pause is over. If the pause outlasts the caller's
 // budget (maxWait or the context's deadline) it fails at once with a rate
-// limited error carrying the remaining time, without sending anything.
+// limited error carrying the remaining time, without sending anything; if it
+// outlasts only the context's wait budget, with a *DeferredError.
 func (p *pauseGate) wait(ctx context.Context, route string, maxWait time.Duration) error {
 	d := p.remaining()
 	if d <= 0 {
@@ -80,6 +81,9 @@ func (p *pauseGate) wait(ctx context.Context, route string, maxWait time.Duratio
 			Message:    "not sent: the client is paused after the server asked to retry later",
 			RetryAfter: d,
 		}
+	}
+	if overBudget(ctx, d) {
+		return &DeferredError{Route: route, Wait: d}
 	}
 	if err := sleep(ctx, d); err != nil {
 		return &RequestError{Route: route, Err: errCallerGaveUpWrap(err)}
