@@ -639,25 +639,21 @@ func (l *AdaptiveLimiter) delay(ahead int) time.Duration {
 	l.refill(now)
 	d := max(0, l.hold.Sub(now))
 	if need := float64(ahead+1) - l.tokens; need > 0 {
-		d += time.Duration(need / l.rate * float64(time.Second))
+		// Rounded up, as take's timers: a caller deferred for d finds its token.
+		d += time.Duration(math.Ceil(need/l.rate*float64(time.Second))) + 1
 	}
 	return d
 }
 
 // tooLong reports how long w, just queued, would wait, if that is past ctx's wait
-// budget. The head of the queue waits for the next token however slow the rate
-// (else a rate under a call per budget would send nothing); it gives up only a
-// hold longer than the budget.
+// budget. The head of the queue too: at a rate under a call per budget, a
+// deferred caller comes back when its token is due and finds it there.
 func (l *AdaptiveLimiter) tooLong(ctx context.Context, w *waiter) (time.Duration, bool) {
 	budget, ok := waitBudget(ctx)
 	if !ok {
 		return 0, false
 	}
-	ahead := slices.Index(l.queue, w)
-	d := l.delay(ahead)
-	if ahead == 0 {
-		return d, l.hold.Sub(l.clock.Now()) > budget
-	}
+	d := l.delay(slices.Index(l.queue, w))
 	return d, d > budget
 }
 

@@ -654,9 +654,8 @@ func TestLimiterStormHoldsForTheRetryAfter(t *testing.T) {
 }
 
 // With a wait budget, a call that would wait past it behind other waiters is
-// deferred at once, without a token and without leaving the queue changed; the
-// head of the queue waits however slow the rate, and a revocation that goes
-// ahead of the waiters is not deferred.
+// deferred at once, without a token and without leaving the queue changed; a
+// revocation that goes ahead of the waiters is not deferred.
 func TestLimiterDefersAWaitPastTheBudget(t *testing.T) {
 	l, clk, queued := newTestLimiter(1, 1)               // a token every 1.03 s
 	if err := l.Wait(context.Background()); err != nil { // spend the one token
@@ -693,5 +692,26 @@ func TestLimiterDefersAWaitPastTheBudget(t *testing.T) {
 	}
 	if err := <-head; err != nil {
 		t.Errorf("the head of the queue: %v", err)
+	}
+}
+
+// A rate under a call per budget still sends: the deferred caller comes back when
+// its token is due and takes it without waiting.
+func TestLimiterDeferredCallerFindsItsToken(t *testing.T) {
+	l, clk, queued := newTestLimiter(0.25, 1) // a token every 4.1 s
+	if err := l.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-queued
+	budget := WithWaitBudget(context.Background(), time.Second)
+	err := l.Wait(budget)
+	var deferred *DeferredError
+	if !errors.As(err, &deferred) {
+		t.Fatalf("the next token is 4 s away with a budget of 1 s: err = %v, want a *DeferredError", err)
+	}
+	<-queued
+	clk.Advance(deferred.Wait)
+	if err := l.Wait(budget); err != nil {
+		t.Fatalf("back when its token was due: %v", err)
 	}
 }
