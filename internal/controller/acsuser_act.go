@@ -89,8 +89,8 @@ func (r *AcsUserReconciler) sendAll(ctx context.Context, conn *connection.Resolv
 }
 
 // groupsNotGranted are the groups written into status ahead of their grants
-// that Seam surely did not grant: never sent (an earlier grant failed), or
-// refused outright (a 4xx answer). A grant whose outcome is unknown stays
+// that Seam surely did not grant: never sent (an earlier grant failed, or the
+// connection deferred it), or refused outright (a 4xx answer). A grant whose outcome is unknown stays
 // recorded: a later removal must still be sent. Servers that cannot report
 // membership trust the record, so one left there would never be granted. Pure.
 func groupsNotGranted(ahead []string, granted map[string]error) []string {
@@ -98,7 +98,8 @@ func groupsNotGranted(ahead []string, granted map[string]error) []string {
 	for _, g := range ahead {
 		err, sent := granted[g]
 		var refusal *seam.APIError
-		if !sent || err != nil && errors.As(err, &refusal) && refusal.HTTPStatus >= 400 && refusal.HTTPStatus < 500 {
+		if !sent || errors.Is(err, seam.ErrDeferred) ||
+			err != nil && errors.As(err, &refusal) && refusal.HTTPStatus >= 400 && refusal.HTTPStatus < 500 {
 			out = append(out, g)
 		}
 	}

@@ -415,6 +415,8 @@ func TestGroupsNotGranted(t *testing.T) {
 			granted: map[string]error{"a": unavailable}, want: []string{"b"}},
 		{reason: "refused outright: not granted", ahead: []string{"a"}, granted: map[string]error{"a": refused}, want: []string{"a"}},
 		{reason: "a 429 is a refusal too", ahead: []string{"a"}, granted: map[string]error{"a": throttled}, want: []string{"a"}},
+		{reason: "deferred (not sent): not granted", ahead: []string{"a"},
+			granted: map[string]error{"a": &seam.DeferredError{Route: "/acs/users/add_to_access_group", Wait: time.Minute}}, want: []string{"a"}},
 		{reason: "a 5xx may have been applied: kept", ahead: []string{"a"}, granted: map[string]error{"a": unavailable}},
 		{reason: "no answer: kept, a later removal must still be sent", ahead: []string{"a"}, granted: map[string]error{"a": lost}},
 		{reason: "nothing written ahead", granted: map[string]error{"a": refused}},
