@@ -168,6 +168,19 @@ var _ = Describe("Drift", func() {
 	})
 })
 
+// setRateLimit changes the rateLimit of the world's connection.
+func (w *world) setRateLimit(rps, burst int32) {
+	GinkgoHelper()
+	Eventually(func() error {
+		c := &seamv1alpha1.SeamConnection{}
+		if err := k8s.Get(suiteCtx, client.ObjectKey{Namespace: w.ns, Name: "seam"}, c); err != nil {
+			return err
+		}
+		c.Spec.RateLimit = &seamv1alpha1.RateLimit{RequestsPerSecond: rps, Burst: burst}
+		return k8s.Update(suiteCtx, c)
+	}).Should(Succeed())
+}
+
 func connReady(w *world, name string) string {
 	c := &seamv1alpha1.SeamConnection{}
 	if err := k8s.Get(suiteCtx, client.ObjectKey{Namespace: w.ns, Name: name}, c); err != nil {
@@ -185,14 +198,7 @@ var _ = Describe("Connections", func() {
 		w := newWorld(sandbox.Options{})
 		Eventually(func() string { return connReady(w, "seam") }).Should(Equal("True/Connected"))
 		w.sandbox.StartRateLimitStorm(0, "1")
-		Eventually(func() error { // a spec change: the connection is checked again
-			c := &seamv1alpha1.SeamConnection{}
-			if err := k8s.Get(suiteCtx, client.ObjectKey{Namespace: w.ns, Name: "seam"}, c); err != nil {
-				return err
-			}
-			c.Spec.RateLimit = &seamv1alpha1.RateLimit{RequestsPerSecond: 5, Burst: 5}
-			return k8s.Update(suiteCtx, c)
-		}).Should(Succeed())
+		w.setRateLimit(5, 5) // a spec change: the connection is checked again
 		Eventually(func() string { return connReady(w, "seam") }, 20*time.Second).Should(Equal("False/RateLimited"))
 		w.sandbox.StopRateLimitStorm()
 		Eventually(func() string { return connReady(w, "seam") }).Should(Equal("True/Connected"))

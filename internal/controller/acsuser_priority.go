@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"slices"
+	"time"
 
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
@@ -25,8 +26,11 @@ const (
 	priorityResync = handler.LowPriority
 )
 
-// revokeFirst enqueues AcsUser and AcsCredential events, revocations ahead of everything else.
+// revokeFirst enqueues AcsUser and AcsCredential events, revocations ahead of
+// everything else, and a namespace's ahead of those of namespaces that queued
+// more lately (revocationShare).
 func revokeFirst() handler.TypedEventHandler[client.Object, reconcile.Request] {
+	share := newRevocationShare(time.Now)
 	return handler.TypedFuncs[client.Object, reconcile.Request]{
 		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			q.Add(requestFor(e.Object))
@@ -38,7 +42,7 @@ func revokeFirst() handler.TypedEventHandler[client.Object, reconcile.Request] {
 				q.Add(req)
 				return
 			}
-			pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(priorityRevoke)}, req)
+			pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(share.next(req.Namespace))}, req)
 		},
 		GenericFunc: func(_ context.Context, e event.TypedGenericEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			q.Add(requestFor(e.Object))

@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -12,21 +13,26 @@ import (
 	"github.com/acs-operator/acs-operator/internal/seam/sandbox"
 )
 
+// twoTenants starts a manager of its own with one worker for two namespaces, the
+// worst case of a manager whose workers are all taken by one tenant, and a world
+// in each. maxRetryWait: the longest Retry-After a call may wait out (0: the
+// suite's).
+func twoTenants(ns1, ns2 string, maxRetryWait time.Duration) (*world, *world) {
+	ctx, stop := context.WithCancel(suiteCtx)
+	DeferCleanup(stop) // after the worlds' own cleanups: they need the manager
+	startManager(ctx, managerOptions{
+		namespaces:   map[string]cache.Config{ns1: {}, ns2: {}},
+		workers:      1,
+		maxRetryWait: maxRetryWait,
+	})
+	return newWorldIn(ns1, sandbox.Options{}), newWorldIn(ns2, sandbox.Options{})
+}
+
 var _ = Describe("One tenant's rate limit", func() {
 	It("does not hold back another tenant's suspension", func() {
-		// One manager with one worker: the worst case of a manager whose workers
-		// are all taken by one tenant's connection. A call may wait out a
-		// Retry-After up to the reconcile's Seam budget (20 s here, 2 min in
-		// the shipped manager).
-		ctx, stop := context.WithCancel(suiteCtx)
-		DeferCleanup(stop) // after the worlds' own cleanups: they need the manager
-		startManager(ctx, managerOptions{
-			namespaces:   map[string]cache.Config{pausedTenantNamespace: {}, otherTenantNamespace: {}},
-			workers:      1,
-			maxRetryWait: time.Minute,
-		})
-		paused := newWorldIn(pausedTenantNamespace, sandbox.Options{})
-		other := newWorldIn(otherTenantNamespace, sandbox.Options{})
+		// A call may wait out a Retry-After up to the reconcile's Seam budget
+		// (20 s here, 2 min in the shipped manager).
+		paused, other := twoTenants(pausedTenantNamespace, otherTenantNamespace, time.Minute)
 		other.newAcsUser("leaver")
 		paused.newAcsUser("settled") // both connections checked and working
 		other.waitReady("leaver")
@@ -50,5 +56,35 @@ var _ = Describe("One tenant's rate limit", func() {
 		paused.sandbox.StopRateLimitStorm()
 		Eventually(func() string { return paused.remote("settled").FullName }).Should(Equal("Renamed"))
 		paused.waitReady("settled")
+	})
+})
+
+var _ = Describe("One tenant's flood of revocations", func() {
+	It("does not queue another tenant's suspension behind it", func() {
+		busy, quiet := twoTenants(busyTenantNamespace, quietTenantNamespace, 0)
+		quiet.newAcsUser("leaver")
+		var names []string
+		for i := range 30 {
+			names = append(names, fmt.Sprintf("staff-%02d", i))
+			busy.newAcsUser(names[i])
+		}
+		for _, name := range names {
+			busy.waitReady(name)
+		}
+		quiet.waitReady("leaver")
+
+		By("the busy tenant's connection slowed to 2 calls a second, and all its users suspended at once")
+		busy.setRateLimit(2, 1)
+		for _, name := range names {
+			busy.update(name, func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = true })
+		}
+		Eventually(func() int { return busy.received("/acs/users/suspend") }).Should(BeNumerically(">=", 1))
+
+		By("the quiet tenant's one suspension goes ahead of the flood's queue")
+		quiet.update("leaver", func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = true })
+		Eventually(func() bool { return quiet.remote("leaver").IsSuspended }, 5*time.Second).Should(BeTrue(),
+			"another tenant's suspension waited for the flood, sent at its connection's 2 calls a second")
+		Expect(busy.received("/acs/users/suspend")).To(BeNumerically("<", len(names)),
+			"the flood must still be draining for this test to mean anything")
 	})
 })

@@ -43,15 +43,19 @@ const (
 	// another's revocations.
 	pausedTenantNamespace = "isolated-paused-tenant"
 	otherTenantNamespace  = "isolated-other-tenant"
-	operatorNamespace     = "acs-operator-system"
-	resyncPeriod          = 3 * time.Second
-	createGrace           = 3 * time.Second
-	createTimeout         = 5 * time.Second
+	// busyTenantNamespace and quietTenantNamespace share another: one
+	// tenant's flood of revocations and another's single one.
+	busyTenantNamespace  = "isolated-busy-tenant"
+	quietTenantNamespace = "isolated-quiet-tenant"
+	operatorNamespace    = "acs-operator-system"
+	resyncPeriod         = 3 * time.Second
+	createGrace          = 3 * time.Second
+	createTimeout        = 5 * time.Second
 )
 
 // ownManagerNamespaces are the isolated namespaces: their specs stop and start
 // their own managers.
-var ownManagerNamespaces = []string{isolatedNamespace, lostStatusNamespace, pausedTenantNamespace, otherTenantNamespace}
+var ownManagerNamespaces = []string{isolatedNamespace, lostStatusNamespace, pausedTenantNamespace, otherTenantNamespace, busyTenantNamespace, quietTenantNamespace}
 
 var (
 	cp        *framework.ControlPlane
