@@ -9,6 +9,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -37,11 +38,13 @@ func (r *AcsUserReconciler) act(ctx context.Context, conn *connection.Resolved, 
 }
 
 // awaitConfirmation reports writes sent and not yet read back, and comes back in a
-// second to read them.
+// second to read them: below every revocation still queued (the queue would
+// otherwise keep the rank this revocation had, above the later ones of its own
+// namespace), above creates and grants.
 func (r *AcsUserReconciler) awaitConfirmation(ctx context.Context, u *seamv1alpha1.AcsUser, sent []string) ctrl.Result {
 	msg := "Sent to Seam, waiting to confirm: " + strings.Join(sent, ", ")
 	r.conclude(ctx, u, outcome{ready: metav1.ConditionFalse, reason: ReasonProgressing, message: msg, synced: true})
-	return ctrl.Result{RequeueAfter: time.Second}
+	return ctrl.Result{RequeueAfter: time.Second, Priority: ptr.To(priorityConfirm)}
 }
 
 // sendAll sends the actions in order: every revocation is tried even if another

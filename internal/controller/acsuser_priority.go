@@ -23,7 +23,11 @@ import (
 // everything a person asked for.
 const (
 	priorityRevoke = 100
-	priorityResync = handler.LowPriority
+	// priorityConfirm is the read that confirms writes a second after they were
+	// sent: below every revocation (revocationShare ranks them down to
+	// priorityRevoke-maxDemotion), above creates.
+	priorityConfirm = priorityRevoke - maxDemotion - 1
+	priorityResync  = handler.LowPriority
 )
 
 // revokeFirst enqueues AcsUser and AcsCredential events, revocations ahead of

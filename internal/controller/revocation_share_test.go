@@ -24,6 +24,11 @@ func TestRevocationPriority(t *testing.T) {
 	if priorityRevoke-maxDemotion <= 0 {
 		t.Errorf("the lowest revocation priority %d is not above a create's (0)", priorityRevoke-maxDemotion)
 	}
+	// A confirmation a second after a revocation keeps none of its rank: it
+	// would go ahead of its own namespace's later revocations still queued.
+	if priorityConfirm >= priorityRevoke-maxDemotion || priorityConfirm <= 0 {
+		t.Errorf("priorityConfirm %d is not between a create's (0) and the lowest revocation's (%d)", priorityConfirm, priorityRevoke-maxDemotion)
+	}
 }
 
 // A namespace that queued a thousand revocations ranks them under a quiet
