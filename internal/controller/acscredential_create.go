@@ -156,9 +156,9 @@ func (r *AcsCredentialReconciler) create(ctx context.Context, w *credentialWork,
 	if _, err := w.conn.Workspace(ctx); err != nil {
 		return r.fail(ctx, cred, err, "Checking the workspace of the connection")
 	}
-	if d := w.conn.Client.Delay(ctx); d > workerWait {
+	if err := w.conn.Client.CheckWait(ctx, "/acs/credentials/create"); err != nil {
 		// Not now: no create marker for a create that is not sent.
-		return r.fail(ctx, cred, &seam.DeferredError{Route: "/acs/credentials/create", Wait: d}, "Creating the credential in Seam")
+		return r.fail(ctx, cred, err, "Creating the credential in Seam")
 	}
 	status := cred.Status.DeepCopy()
 	controllerutil.AddFinalizer(cred, CredentialFinalizer)

@@ -74,9 +74,9 @@ func (r *AcsUserReconciler) create(ctx context.Context, conn *connection.Resolve
 	if err != nil {
 		return r.fail(ctx, u, err, "Checking the workspace of the connection")
 	}
-	if d := conn.Client.Delay(ctx); d > workerWait {
+	if err := conn.Client.CheckWait(ctx, "/acs/users/create"); err != nil {
 		// Not now: no create marker for a create that is not sent.
-		return r.fail(ctx, u, &seam.DeferredError{Route: "/acs/users/create", Wait: d}, "Creating the ACS user in Seam")
+		return r.fail(ctx, u, err, "Creating the ACS user in Seam")
 	}
 	now := r.now()
 	req := createRequest(want, now)

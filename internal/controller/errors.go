@@ -36,11 +36,11 @@ const workerWait = 2 * time.Second
 // reported, since nothing failed (a condition that flipped at every pause would
 // flap), and the worker moves on to the next object.
 func deferral(err error, revoking bool) (ctrl.Result, bool) {
-	wait, ok := seam.RetryAfter(err)
-	if !ok || !errors.Is(err, seam.ErrDeferred) {
+	var deferred *seam.DeferredError
+	if !errors.As(err, &deferred) {
 		return ctrl.Result{}, false
 	}
-	res := ctrl.Result{RequeueAfter: wait}
+	res := ctrl.Result{RequeueAfter: deferred.Wait}
 	if revoking {
 		res.Priority = ptr.To(priorityRevoke)
 	}

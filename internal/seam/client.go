@@ -217,7 +217,7 @@ func (c *Client) send(ctx context.Context, route string, payload []byte, n int) 
 		if err := c.limiter.Wait(ctx); err != nil {
 			var deferred *DeferredError
 			if errors.As(err, &deferred) {
-				err = &DeferredError{Route: route, Wait: deferred.Wait}
+				deferred.Route = route // the limiter does not know it
 			} else {
 				err = &RequestError{Route: route, Attempts: n, Err: fmt.Errorf("%w: waiting for rate limiter: %w", errCallerGaveUp, err)}
 			}

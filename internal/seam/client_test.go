@@ -279,6 +279,12 @@ func TestRetryAfterPastTheWaitBudgetIsNotWaitedOut(t *testing.T) {
 	if d := c.Delay(ctx); d < 25*time.Second {
 		t.Errorf("Delay = %v, want the rest of the pause", d)
 	}
+	if err := c.CheckWait(ctx, "/acs/users/create"); !errors.Is(err, seam.ErrDeferred) {
+		t.Errorf("CheckWait during the pause = %v, want ErrDeferred", err)
+	}
+	if err := c.CheckWait(ctxT(t), "/acs/users/create"); err != nil {
+		t.Errorf("CheckWait without a wait budget = %v, want nil", err)
+	}
 }
 
 func TestAPIKeyNeverLeaks(t *testing.T) {

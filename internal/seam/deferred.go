@@ -62,12 +62,22 @@ type delayer interface {
 
 // Delay is how long a call made now with ctx (its priority) would wait before it
 // is sent, as far as the client knows: the Retry-After pause, then its turn at
-// the rate limit. A caller about to do something it must undo if the call is not
-// sent (a create marker) asks first.
+// the rate limit.
 func (c *Client) Delay(ctx context.Context) time.Duration {
 	d := max(0, c.pause.remaining())
 	if l, ok := c.limiter.(delayer); ok {
 		d = max(d, l.Delay(ctx))
 	}
 	return d
+}
+
+// CheckWait returns the *DeferredError a call to route made now with ctx would
+// return, if it would wait past ctx's wait budget (Delay), and nil otherwise. A
+// caller about to do something it must undo if the call is not sent (a create
+// marker) asks first.
+func (c *Client) CheckWait(ctx context.Context, route string) error {
+	if d := c.Delay(ctx); overBudget(ctx, d) {
+		return &DeferredError{Route: route, Wait: d}
+	}
+	return nil
 }

@@ -3,7 +3,6 @@ package seam
 import (
 	"context"
 	"math"
-	"slices"
 	"sync"
 	"time"
 )
@@ -582,15 +581,17 @@ func topBurst(burst float64) float64 { return max(1, burst*headroom) }
 func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
 	l.mu.Lock()
 	w := &waiter{priority: priorityOf(ctx), seq: l.seq}
+	if d := l.delayFor(w.priority); overBudget(ctx, d) {
+		// Past the caller's wait budget, the head of the queue's too: at a rate
+		// under a call per budget, a deferred caller comes back when its token
+		// is due and finds it there.
+		l.mu.Unlock()
+		return &DeferredError{Wait: d}
+	}
 	l.seq++
 	l.enqueue(w)
 	if l.queued != nil {
 		l.queued(len(l.queue))
-	}
-	if d, ok := l.tooLong(ctx, w); ok {
-		l.remove(w)
-		l.mu.Unlock()
-		return &DeferredError{Wait: d}
 	}
 	for {
 		got, head, next := l.take(w)
@@ -618,23 +619,23 @@ func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
 }
 
 // Delay is how long a call made now with ctx's priority would wait for its
-// token: the rest of a Retry-After hold, then a token for each more urgent or
-// earlier waiter and one for it.
+// token.
 func (l *AdaptiveLimiter) Delay(ctx context.Context) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	p, ahead := priorityOf(ctx), 0
+	return l.delayFor(priorityOf(ctx))
+}
+
+// delayFor is how long a waiter of priority p joining now would wait for its
+// token: the rest of a Retry-After hold, then a token for each more urgent or
+// earlier waiter (those it queues behind) and one for it. The caller holds mu.
+func (l *AdaptiveLimiter) delayFor(p Priority) time.Duration {
+	ahead := 0
 	for _, q := range l.queue {
 		if q.priority >= p {
 			ahead++
 		}
 	}
-	return l.delay(ahead)
-}
-
-// delay is how long the waiter with ahead waiters before it waits for its token.
-// The caller holds mu.
-func (l *AdaptiveLimiter) delay(ahead int) time.Duration {
 	now := l.clock.Now()
 	l.refill(now)
 	d := max(0, l.hold.Sub(now))
@@ -643,18 +644,6 @@ func (l *AdaptiveLimiter) delay(ahead int) time.Duration {
 		d += time.Duration(math.Ceil(need/l.rate*float64(time.Second))) + 1
 	}
 	return d
-}
-
-// tooLong reports how long w, just queued, would wait, if that is past ctx's wait
-// budget. The head of the queue too: at a rate under a call per budget, a
-// deferred caller comes back when its token is due and finds it there.
-func (l *AdaptiveLimiter) tooLong(ctx context.Context, w *waiter) (time.Duration, bool) {
-	budget, ok := waitBudget(ctx)
-	if !ok {
-		return 0, false
-	}
-	d := l.delay(slices.Index(l.queue, w))
-	return d, d > budget
 }
 
 // take gives w a token if it heads the queue and one is there (and removes it

@@ -673,7 +673,9 @@ func TestLimiterDefersAWaitPastTheBudget(t *testing.T) {
 	if !errors.As(err, &deferred) {
 		t.Fatalf("second in the queue, 2 tokens away with a budget of 1.5 s: err = %v, want a *DeferredError", err)
 	}
-	<-queued
+	if n := len(l.queue); n != 1 {
+		t.Errorf("%d waiters queued after the deferral, want the head alone", n)
+	}
 	if want := 2 * time.Second; deferred.Wait < want || deferred.Wait > want*11/10 {
 		t.Errorf("deferred for %s, want about %s (two tokens)", deferred.Wait, want)
 	}
@@ -709,7 +711,9 @@ func TestLimiterDeferredCallerFindsItsToken(t *testing.T) {
 	if !errors.As(err, &deferred) {
 		t.Fatalf("the next token is 4 s away with a budget of 1 s: err = %v, want a *DeferredError", err)
 	}
-	<-queued
+	if n := len(l.queue); n != 0 {
+		t.Errorf("%d waiters queued after the deferral, want none", n)
+	}
 	clk.Advance(deferred.Wait)
 	if err := l.Wait(budget); err != nil {
 		t.Fatalf("back when its token was due: %v", err)
