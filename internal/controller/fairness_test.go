@@ -7,7 +7,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/seam/sandbox"
@@ -56,6 +58,46 @@ var _ = Describe("One tenant's rate limit", func() {
 		paused.sandbox.StopRateLimitStorm()
 		Eventually(func() string { return paused.remote("settled").FullName }).Should(Equal("Renamed"))
 		paused.waitReady("settled")
+	})
+})
+
+// connChecked: the world's connection was checked at its generation and is Ready.
+func connChecked(w *world) bool {
+	c := &seamv1alpha1.SeamConnection{}
+	if err := k8s.Get(suiteCtx, client.ObjectKey{Namespace: w.ns, Name: "seam"}, c); err != nil {
+		return false
+	}
+	return c.Status.ObservedGeneration == c.Generation && meta.IsStatusConditionTrue(c.Status.Conditions, seamv1alpha1.ConditionReady)
+}
+
+var _ = Describe("One tenant's rate limit", func() {
+	It("does not hold back another tenant's connection check", func() {
+		// One worker checks every connection (and catches up on their events).
+		paused, other := twoTenants(pausedCheckNamespace, otherCheckNamespace, time.Minute)
+		Eventually(func() bool { return connChecked(paused) && connChecked(other) }).Should(BeTrue())
+
+		By("the paused tenant's Seam answers 429, retry after 15 s, when its connection is checked again")
+		calls := paused.totalReceived()
+		paused.sandbox.StartRateLimitStorm(0, "15")
+		DeferCleanup(paused.sandbox.StopRateLimitStorm)
+		paused.setRateLimit(99, 99) // a new generation: checked again
+		Eventually(paused.totalReceived).Should(Equal(calls + 1))
+
+		By("the other tenant's connection is checked while that pause lasts")
+		checks := other.received("/workspaces/get")
+		other.setRateLimit(99, 99)
+		Eventually(func() int { return other.received("/workspaces/get") }, 10*time.Second).Should(BeNumerically(">", checks),
+			"the connection worker waiting out another tenant's Retry-After held this check back")
+		Eventually(func() bool { return connChecked(other) }).Should(BeTrue())
+
+		By("checked again during the pause, the paused connection sends nothing and reports what it knew")
+		paused.setRateLimit(98, 98)
+		Consistently(func() string { return connReady(paused, "seam") }, 2*time.Second).Should(Equal("False/RateLimited"))
+		Expect(paused.totalReceived()).To(Equal(calls+1), "nothing more is sent to the paused tenant's Seam before its Retry-After")
+
+		By("the paused tenant's connection is checked once its Seam takes calls again")
+		paused.sandbox.StopRateLimitStorm()
+		Eventually(func() bool { return connChecked(paused) }, 30*time.Second).Should(BeTrue())
 	})
 })
 

@@ -60,6 +60,10 @@ func (r *ConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := status.DeepCopy()
+	// One worker checks every connection of the manager: one that Seam paused
+	// (Retry-After) is not waited for here, while another tenant's check and
+	// its catch-up on events queue behind it (workerWait).
+	ctx = seam.WithWaitBudget(ctx, workerWait)
 
 	var result ctrl.Result
 	var checkErr error
@@ -70,6 +74,9 @@ func (r *ConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		result, checkErr = r.check(ctx, obj, status)
 	} else {
 		result, checkErr = r.reconcileDelete(ctx, obj, status)
+	}
+	if res, deferred := deferral(checkErr, false); deferred {
+		result, checkErr = res, nil
 	}
 	if !equality.Semantic.DeepEqual(before, status) {
 		base := obj.DeepCopyObject().(client.Object)
@@ -111,6 +118,9 @@ func (r *ConnectionReconciler) check(ctx context.Context, obj client.Object, st 
 	}
 	ws, err := resolved.Client.GetWorkspace(ctx)
 	switch {
+	case errors.Is(err, seam.ErrDeferred):
+		// Not sent: nothing is known that was not before, so nothing changes.
+		return ctrl.Result{}, err
 	case errors.Is(err, seam.ErrUnauthorized):
 		set(metav1.ConditionFalse, ReasonUnauthorized, "Seam refused the API key: put a valid key in the Secret", true)
 		return ctrl.Result{RequeueAfter: r.ResyncPeriod}, nil

@@ -47,6 +47,10 @@ const (
 	// tenant's flood of revocations and another's single one.
 	busyTenantNamespace  = "isolated-busy-tenant"
 	quietTenantNamespace = "isolated-quiet-tenant"
+	// pausedCheckNamespace and otherCheckNamespace share a third: one
+	// tenant's paused connection check and another's.
+	pausedCheckNamespace = "isolated-paused-check"
+	otherCheckNamespace  = "isolated-other-check"
 	operatorNamespace    = "acs-operator-system"
 	resyncPeriod         = 3 * time.Second
 	createGrace          = 3 * time.Second
@@ -55,7 +59,8 @@ const (
 
 // ownManagerNamespaces are the isolated namespaces: their specs stop and start
 // their own managers.
-var ownManagerNamespaces = []string{isolatedNamespace, lostStatusNamespace, pausedTenantNamespace, otherTenantNamespace, busyTenantNamespace, quietTenantNamespace}
+var ownManagerNamespaces = []string{isolatedNamespace, lostStatusNamespace, pausedTenantNamespace, otherTenantNamespace, busyTenantNamespace, quietTenantNamespace,
+	pausedCheckNamespace, otherCheckNamespace}
 
 var (
 	cp        *framework.ControlPlane
