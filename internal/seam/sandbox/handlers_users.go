@@ -66,7 +66,7 @@ func (st *store) createUser(c *call) response {
 		fullName: fullName, email: email, phone: phone, identityID: identityID, schedule: sched,
 		groups: map[string]bool{},
 	}
-	st.users[u.id] = u
+	st.addUser(u)
 	st.emit(u.workspaceID, EventUserCreated, c.now, map[string]string{"acs_user_id": u.id, "acs_system_id": u.systemID,
 		"connected_account_id": u.connectedAccountID})
 	groups := slices.Clone(groupIDs)
@@ -109,7 +109,9 @@ func (st *store) listUsers(c *call) response {
 			return errorResponse(errSystemNotFound())
 		}
 	}
-	users := st.usersSorted(func(u *userRecord) bool {
+	// One more than the page, from the cursor on: paginate then says whether a
+	// next page exists.
+	users := st.usersAfter(lq.after, lq.limit+1, func(u *userRecord) bool {
 		id := st.identities[u.identityID]
 		return u.workspaceID == c.workspaceID &&
 			(systemID == "" || u.systemID == systemID) &&
@@ -119,6 +121,7 @@ func (st *store) listUsers(c *call) response {
 			lq.createdBeforeOK(u.createdAt) &&
 			(search == "" || matchesSearch(u, search))
 	})
+	lq.after = nil // users already start after it
 	return page(lq, c, "acs_users", users, st.renderUser)
 }
 
@@ -228,7 +231,7 @@ func (st *store) deleteUser(c *call) response {
 	if !u.hasPending("deleting") {
 		st.mutate(u, c.now, "deleting", "User is being deleted from the access system", nil, nil,
 			func(st *store, u *userRecord) {
-				delete(st.users, u.id)
+				st.removeUser(u)
 				// Seam invalidates a deleted user's credentials.
 				st.emitUserDeleted(u, st.deleteCredentialsOf(u.id), time.Now())
 			})
