@@ -121,7 +121,7 @@ func (s *Server) DeleteUserOutOfBand(id string) error {
 	if !ok {
 		return fmt.Errorf("sandbox: no user %q", id)
 	}
-	delete(s.st.users, id)
+	s.st.removeUser(u)
 	s.st.emitUserDeleted(u, s.st.deleteCredentialsOf(id), time.Now())
 	return nil
 }

@@ -431,3 +431,15 @@ func TestAuditListsCommittedWritesOnly(t *testing.T) {
 		t.Errorf("audit:\n got %+v\nwant %+v", rows, want)
 	}
 }
+
+func TestOutOfBandDeleteLeavesTheList(t *testing.T) {
+	h := newHarness(t, Options{})
+	id := h.createUser(`{"acs_system_id":"acs_system_hq","full_name":"Gone"}`)
+	if err := h.srv.DeleteUserOutOfBand(id); err != nil {
+		t.Fatal(err)
+	}
+	r := h.post("/acs/users/list", `{"acs_system_id":"acs_system_hq"}`)
+	if users := r.json["acs_users"].([]any); len(users) != 0 {
+		t.Errorf("a user deleted out of band is still listed: %v", users)
+	}
+}
