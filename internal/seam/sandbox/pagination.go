@@ -58,12 +58,17 @@ func (c cursor) before(o cursor) bool {
 	return c.CreatedAt < o.CreatedAt || (c.CreatedAt == o.CreatedAt && c.Seq < o.Seq)
 }
 
+// indexAfter is the index of the first of items (in list order) after position c.
+func indexAfter[T listed](items []T, c cursor) int {
+	return sort.Search(len(items), func(i int) bool { return c.before(items[i].position()) })
+}
+
 // paginate returns up to limit records after the cursor (records must be in
 // list order) and the cursor of the next page, nil on the last page.
 func paginate[T listed](items []T, limit int, after *cursor) ([]T, *cursor) {
 	start := 0
 	if after != nil {
-		start = sort.Search(len(items), func(i int) bool { return after.before(items[i].position()) })
+		start = indexAfter(items, *after)
 	}
 	end := min(start+limit, len(items))
 	page := items[start:end]

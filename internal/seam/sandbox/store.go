@@ -262,7 +262,7 @@ func (st *store) usersSorted(keep func(*userRecord) bool) []*userRecord {
 func (st *store) usersAfter(after *cursor, n int, keep func(*userRecord) bool) []*userRecord {
 	start := 0
 	if after != nil {
-		start = st.orderIndex(*after, true)
+		start = indexAfter(st.userOrder, *after)
 	}
 	var out []*userRecord
 	for _, u := range st.userOrder[start:] {
@@ -276,25 +276,17 @@ func (st *store) usersAfter(after *cursor, n int, keep func(*userRecord) bool) [
 	return out
 }
 
-// orderIndex is where position c is or would go in userOrder; past: the first
-// index after it.
-func (st *store) orderIndex(c cursor, past bool) int {
-	return sort.Search(len(st.userOrder), func(i int) bool {
-		p := st.userOrder[i].position()
-		return c.before(p) || !past && p == c
-	})
-}
-
 // addUser records a new user, in list order.
 func (st *store) addUser(u *userRecord) {
 	st.users[u.id] = u
-	st.userOrder = slices.Insert(st.userOrder, st.orderIndex(u.position(), true), u)
+	st.userOrder = slices.Insert(st.userOrder, indexAfter(st.userOrder, u.position()), u)
 }
 
 // removeUser forgets a deleted user.
 func (st *store) removeUser(u *userRecord) {
 	delete(st.users, u.id)
-	if i := st.orderIndex(u.position(), false); i < len(st.userOrder) && st.userOrder[i] == u {
+	// Positions are unique: u is the last at or before its own.
+	if i := indexAfter(st.userOrder, u.position()) - 1; i >= 0 && st.userOrder[i] == u {
 		st.userOrder = slices.Delete(st.userOrder, i, i+1)
 	}
 }
