@@ -34,6 +34,7 @@ type config struct {
 	serverBurst   int
 	over          float64
 	singles       int
+	storm         int
 	resync        time.Duration
 	concurrency   int
 	mutationDelay time.Duration
@@ -58,6 +59,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.serverBurst, "server-burst", 0, "requests the sandbox lets through at once (0: rate-limit ÷ 5); the SeamConnection's burst is set to match")
 	fs.Float64Var(&cfg.over, "over", 2, "in the run of the -revoke size, converge N more users with the SeamConnection told this many times the sandbox's real rate and burst (0: skip)")
 	fs.IntVar(&cfg.singles, "singles", 20, "in the run of the -revoke size, suspend this many users one at a time during a create storm")
+	fs.IntVar(&cfg.storm, "storm", 1000, "creates in flight during each burst of suspends (the issue's 1,000-create storm, at every size); the single suspends get twice as many, to keep the queue full until the last try")
 	fs.DurationVar(&cfg.resync, "resync", 30*time.Second, "manager --resync-period (at least 10s)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 8, "manager --max-concurrent-reconciles")
 	fs.DurationVar(&cfg.mutationDelay, "mutation-delay", 0, "sandbox --mutation-delay: how long Seam keeps a write pending (0 = applied at once)")
@@ -94,6 +96,8 @@ func parseFlags(args []string) (config, error) {
 		return cfg, errors.New("-rate-limit must be between 1 and 1000 (the SeamConnection's bounds)")
 	case cfg.resync < 10*time.Second:
 		return cfg, errors.New("-resync must be at least 10s (the manager's minimum)")
+	case cfg.storm < 1:
+		return cfg, errors.New("-storm must be at least 1")
 	case cfg.concurrency < 1:
 		return cfg, errors.New("-concurrency must be at least 1")
 	}

@@ -293,8 +293,8 @@ func settings(cfg config) string {
 	if cfg.containerMiB > 0 {
 		memory = fmt.Sprintf("as in a container of %d MiB (GOMEMLIMIT %d MiB, %s)", cfg.containerMiB, cfg.containerMiB*9/10, gc)
 	}
-	return fmt.Sprintf("settings: sandbox latency %s per call, sandbox limit %g rps burst %d (connection told the same; %g× in the second converge), resync %s, max-concurrent-reconciles %d, mutation delay %s, manager %s",
-		cfg.latency, cfg.rateLimit, cfg.serverBurst, cfg.over, cfg.resync, cfg.concurrency, cfg.mutationDelay, memory)
+	return fmt.Sprintf("settings: sandbox latency %s per call, sandbox limit %g rps burst %d (connection told the same; %g× in the second converge), revoke storms of %d creates (%d for the single suspends), resync %s, max-concurrent-reconciles %d, mutation delay %s, manager %s",
+		cfg.latency, cfg.rateLimit, cfg.serverBurst, cfg.over, cfg.storm, 2*cfg.storm, cfg.resync, cfg.concurrency, cfg.mutationDelay, memory)
 }
 
 func reconcileText(m map[string]float64, n int) string {

@@ -15,7 +15,8 @@ import (
 	"github.com/acs-operator/acs-operator/test/proc"
 )
 
-// revokeResult is one revoke phase: suspensions sent while N creates are in flight.
+// revokeResult is one revoke phase: suspensions sent while a storm of creates is in
+// flight.
 type revokeResult struct {
 	// toldOver is how many times the real rate the connection was told (0: the real
 	// rate).
@@ -49,8 +50,8 @@ func (r *sizeRun) storm(ctx context.Context, prefix string, n int, rv *revokeRes
 	return names, errc, nil
 }
 
-// revokeSingles suspends converged users one at a time while N creates are in
-// flight: the latency of one revocation with the connection's queue full.
+// revokeSingles suspends converged users one at a time while twice -storm creates
+// are in flight: the latency of one revocation with the connection's queue full.
 func (r *sizeRun) revokeSingles(ctx context.Context) error {
 	rv := &revokeResult{}
 	r.res.revokeSingle = rv
@@ -60,9 +61,9 @@ func (r *sizeRun) revokeSingles(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	// Each try waits for its confirmation (a second after the write): twice N
-	// creates keep the queue full until the last one.
-	extra, done, err := r.storm(ctx, "storm", 2*r.res.n, rv)
+	// Each try waits for its confirmation (a second after the write): twice the
+	// storm keeps the queue full until the last one.
+	extra, done, err := r.storm(ctx, "storm", 2*r.cfg.storm, rv)
 	if err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func (r *sizeRun) revokeSingles(ctx context.Context) error {
 	return r.finishRevoke(ctx, rv, targets, extra, done, start)
 }
 
-// revoke starts N more creates and, while they are in flight, suspends the
+// revoke starts a storm of -storm creates and, while they are in flight, suspends the
 // converged users of revokeBursts[i] at once, timing each from its patch to the
 // suspension reaching Seam and to it showing as converged.
 func (r *sizeRun) revoke(ctx context.Context, i int) error {
@@ -94,7 +95,7 @@ func (r *sizeRun) revoke(ctx context.Context, i int) error {
 		return err
 	}
 	start := time.Now()
-	extra, done, err := r.storm(ctx, fmt.Sprintf("extra%d", i), r.res.n, rv)
+	extra, done, err := r.storm(ctx, fmt.Sprintf("extra%d", i), r.cfg.storm, rv)
 	if err != nil {
 		return err
 	}
