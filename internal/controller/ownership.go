@@ -161,10 +161,14 @@ func (r *AcsUserReconciler) recordOwnership(ctx context.Context, u *seamv1alpha1
 	return nil
 }
 
-// claimants lists the other AcsUsers that claim a remote user of u's system.
+// claimants lists the other AcsUsers that claim a remote user of u's system. The
+// items share the informer cache's memory: callers read them and never write to
+// them. Every reconcile of a user asks this, and the list nearly always holds u
+// alone: a deep copy of it per resync of every object was garbage for nothing.
 func (r *AcsUserReconciler) claimants(ctx context.Context, u *seamv1alpha1.AcsUser, acsUserID string) ([]seamv1alpha1.AcsUser, error) {
 	var list seamv1alpha1.AcsUserList
-	if err := r.List(ctx, &list, client.MatchingFields{indexAcsUserID: indexKey(string(u.Spec.AcsSystemID), acsUserID)}); err != nil {
+	if err := r.List(ctx, &list, client.UnsafeDisableDeepCopy,
+		client.MatchingFields{indexAcsUserID: indexKey(string(u.Spec.AcsSystemID), acsUserID)}); err != nil {
 		return nil, err
 	}
 	var out []seamv1alpha1.AcsUser
