@@ -81,7 +81,7 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before it gives up the lease (and exits).")
 	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to take or renew the lease.")
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false, "Serve the metrics endpoint over HTTP/2 as well. Off because of the HTTP/2 Rapid Reset and Stream Cancellation vulnerabilities (CVE-2023-44487, CVE-2023-39325).")
-	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "AcsUsers reconciled at once.")
+	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 4, "Objects of each kind (AcsUsers, AcsCredentials, SeamConnections, ClusterSeamConnections) reconciled at once.")
 	fs.DurationVar(&o.resyncPeriod, "resync-period", 5*time.Minute, "How often a settled AcsUser is read again from Seam to correct drift (jittered by 10%).")
 	fs.DurationVar(&o.createGrace, "create-grace", time.Minute, "How long the operator looks for the user a create with a lost response may have made, before creating again (at least --create-timeout).")
 	fs.DurationVar(&o.createTimeout, "create-timeout", 30*time.Second, "Deadline of one create call to Seam. A create whose answer is lost is looked for among the users Seam created from just before it was sent until this deadline.")

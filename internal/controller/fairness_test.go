@@ -101,6 +101,38 @@ var _ = Describe("One tenant's rate limit", func() {
 	})
 })
 
+var _ = Describe("One tenant's Seam that stops answering", func() {
+	It("does not hold back another tenant's connection check", func() {
+		// Two workers check the connections here (one did before), and the Seam
+		// client gives up on a call after 15 s.
+		ctx, stop := context.WithCancel(suiteCtx)
+		DeferCleanup(stop) // after the worlds' own cleanups: they need the manager
+		startManager(ctx, managerOptions{
+			namespaces:  map[string]cache.Config{hangingCheckNamespace: {}, quickCheckNamespace: {}},
+			workers:     2,
+			seamTimeout: 15 * time.Second,
+		})
+		hanging, quick := newWorldIn(hangingCheckNamespace, sandbox.Options{}), newWorldIn(quickCheckNamespace, sandbox.Options{})
+		Eventually(func() bool { return connChecked(hanging) && connChecked(quick) }).Should(BeTrue())
+
+		By("the hanging tenant's Seam stops answering /workspaces/get when its connection is checked again")
+		hanging.sandbox.SetRouteLatency("/workspaces/get", time.Hour)
+		hanging.setRateLimit(99, 99) // a new generation: checked again
+		Eventually(func() int { return hanging.sandbox.InFlight("/workspaces/get") }).Should(Equal(1))
+
+		By("the other tenant's connection is checked while that call hangs")
+		quick.setRateLimit(99, 99)
+		Eventually(func() bool { return connChecked(quick) }, 10*time.Second).Should(BeTrue(),
+			"the connection worker waiting for another tenant's Seam held this check back")
+		Expect(hanging.sandbox.InFlight("/workspaces/get")).To(Equal(1),
+			"the other check must have run while the hanging call was still open")
+
+		By("the hanging tenant's connection is checked once its Seam answers again")
+		hanging.sandbox.SetRouteLatency("/workspaces/get", 0)
+		Eventually(func() bool { return connChecked(hanging) }, time.Minute).Should(BeTrue())
+	})
+})
+
 var _ = Describe("One tenant's flood of revocations", func() {
 	It("does not queue another tenant's suspension behind it", func() {
 		busy, quiet := twoTenants(busyTenantNamespace, quietTenantNamespace, 0)

@@ -60,9 +60,9 @@ func (r *ConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := status.DeepCopy()
-	// One worker checks every connection of the manager: one that Seam paused
-	// (Retry-After) is not waited for here, while another tenant's check and
-	// its catch-up on events queue behind it (workerWait).
+	// A few workers check every connection of the manager: one that Seam paused
+	// (Retry-After) is not waited for here, while other tenants' checks and
+	// their catch-up on events queue behind it (workerWait).
 	ctx = seam.WithWaitBudget(ctx, workerWait)
 
 	var result ctrl.Result
@@ -185,8 +185,10 @@ func setStatus(o client.Object, st seamv1alpha1.ConnectionStatus) {
 }
 
 // SetupWithManager watches the connections and the Secrets holding their keys, so a
-// key rotation is checked at once.
-func (r *ConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+// key rotation is checked at once. Connections are checked by as many workers as
+// the other kinds: with one, a tenant's Seam that hangs (up to the client's
+// timeout) held every other tenant's check and its catch-up on missed events.
+func (r *ConnectionReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	var obj client.Object = &seamv1alpha1.SeamConnection{}
 	name := "seamconnection"
 	if r.Cluster {
@@ -196,7 +198,7 @@ func (r *ConnectionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(obj, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.connectionsOfSecret),
 			builder.OnlyMetadata, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
-		WithOptions(controller.Options{RateLimiter: retryLimiter()}).
+		WithOptions(controller.Options{RateLimiter: retryLimiter(), MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
 		Named(name).
 		Complete(r)
 }

@@ -98,7 +98,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	for _, cluster := range []bool{false, true} {
 		conns := &ConnectionReconciler{Client: mgr.GetClient(), Recorder: recorder, Connections: cfg.Connections,
 			ResyncPeriod: cfg.ResyncPeriod, Cluster: cluster, Events: router, CatchUpInterval: cfg.Events.CatchUpInterval}
-		if err := conns.SetupWithManager(mgr); err != nil {
+		if err := conns.SetupWithManager(mgr, Options{MaxConcurrentReconciles: cfg.MaxConcurrentReconciles}); err != nil {
 			return err
 		}
 	}

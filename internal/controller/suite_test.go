@@ -51,16 +51,20 @@ const (
 	// tenant's paused connection check and another's.
 	pausedCheckNamespace = "isolated-paused-check"
 	otherCheckNamespace  = "isolated-other-check"
-	operatorNamespace    = "acs-operator-system"
-	resyncPeriod         = 3 * time.Second
-	createGrace          = 3 * time.Second
-	createTimeout        = 5 * time.Second
+	// hangingCheckNamespace and quickCheckNamespace share a fourth: one
+	// tenant's Seam that stops answering its connection check, and another's.
+	hangingCheckNamespace = "isolated-hanging-check"
+	quickCheckNamespace   = "isolated-quick-check"
+	operatorNamespace     = "acs-operator-system"
+	resyncPeriod          = 3 * time.Second
+	createGrace           = 3 * time.Second
+	createTimeout         = 5 * time.Second
 )
 
 // ownManagerNamespaces are the isolated namespaces: their specs stop and start
 // their own managers.
 var ownManagerNamespaces = []string{isolatedNamespace, lostStatusNamespace, pausedTenantNamespace, otherTenantNamespace, busyTenantNamespace, quietTenantNamespace,
-	pausedCheckNamespace, otherCheckNamespace}
+	pausedCheckNamespace, otherCheckNamespace, hangingCheckNamespace, quickCheckNamespace}
 
 var (
 	cp        *framework.ControlPlane
@@ -131,6 +135,8 @@ type managerOptions struct {
 	// 5 s, the longest Retry-After a call may wait out.
 	workers      int
 	maxRetryWait time.Duration
+	// seamTimeout replaces the suite's 5 s deadline of one Seam call.
+	seamTimeout time.Duration
 }
 
 // startManager runs a manager with the operator's controllers until ctx ends, and
@@ -146,7 +152,7 @@ func startManager(ctx context.Context, o managerOptions) <-chan struct{} {
 	Expect(err).NotTo(HaveOccurred())
 	resolver := connection.NewResolver(mgr.GetClient(), mgr.GetAPIReader(), connection.Options{
 		Logger:           ctrl.Log.WithName("seam"),
-		ClientDefaults:   seam.Config{Transport: o.transport, Timeout: 5 * time.Second, MaxRetryWait: cmp.Or(o.maxRetryWait, 5*time.Second)},
+		ClientDefaults:   seam.Config{Transport: o.transport, Timeout: cmp.Or(o.seamTimeout, 5*time.Second), MaxRetryWait: cmp.Or(o.maxRetryWait, 5*time.Second)},
 		AllowedEndpoints: allowedEndpoints,
 		Escrow:           connection.NewKeyEscrow(mgr.GetClient(), mgr.GetAPIReader(), operatorNamespace),
 	})

@@ -9,10 +9,35 @@ import (
 // but whose connection was dropped before any response (DropAfterCommit).
 const StatusDropped = 0
 
-// counters counts API calls per route and status.
+// counters counts API calls per route and status once answered, and the calls
+// of each route still being answered.
 type counters struct {
-	mu sync.Mutex
-	m  map[string]map[int]int
+	mu      sync.Mutex
+	m       map[string]map[int]int
+	pending map[string]int
+}
+
+// start counts a call that arrived; done must follow once it is answered.
+func (c *counters) start(route string) (done func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending == nil {
+		c.pending = map[string]int{}
+	}
+	c.pending[route]++
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.pending[route]--; c.pending[route] == 0 {
+			delete(c.pending, route)
+		}
+	}
+}
+
+func (c *counters) inFlight(route string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending[route]
 }
 
 func (c *counters) add(route string, status int) {

@@ -22,6 +22,10 @@ func (s *Server) Received(route string) int {
 	return n
 }
 
+// InFlight is how many calls to route arrived and are not answered yet (held by
+// injected latency, say). ResetCounters leaves it alone.
+func (s *Server) InFlight(route string) int { return s.counters.inFlight(route) }
+
 // ResetCounters zeroes the counters.
 func (s *Server) ResetCounters() { s.counters.reset() }
 

@@ -122,7 +122,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	path := r.URL.Path
 	w.Header().Set("seam-request-id", fmt.Sprintf("sandbox_request_%d", s.requests.Add(1)))
+	done := s.counters.start(path)
 	resp, dropped := s.serveAPI(r, path)
+	done()
 	if dropped {
 		s.counters.add(path, StatusDropped)
 		dropConnection(w)
