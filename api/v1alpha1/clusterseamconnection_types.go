@@ -70,6 +70,7 @@ type ClusterSeamConnectionSpec struct {
 }
 
 // ClusterSeamConnection is a cluster-wide way to reach a Seam workspace, shared by the namespaces its namespaceSelector allows.
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.webhook) || !has(self.spec.webhook.register) || !isURL(self.spec.webhook.register.url) || url(self.spec.webhook.register.url).getEscapedPath().endsWith('/cluster/' + self.metadata.name)",message="spec.webhook.register.url must end in this connection's receiver path, /webhooks/seam/cluster/<name>: Seam delivers there, and the receiver finds the connection by that path",fieldPath=".spec.webhook.register.url"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,categories=seam,shortName=cseamconn

@@ -56,6 +56,7 @@ type SeamConnectionSpec struct {
 }
 
 // SeamConnection is how AcsUsers in one namespace reach a Seam workspace: the API endpoint and the Secret that holds the API key.
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.webhook) || !has(self.spec.webhook.register) || !isURL(self.spec.webhook.register.url) || url(self.spec.webhook.register.url).getEscapedPath().endsWith('/' + self.metadata.name)",message="spec.webhook.register.url must end in this connection's receiver path, /webhooks/seam/<namespace>/<name>: Seam delivers there, and the receiver finds the connection by that path",fieldPath=".spec.webhook.register.url"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:categories=seam,shortName=seamconn

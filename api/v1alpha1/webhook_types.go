@@ -44,7 +44,7 @@ type WebhookSecretRef struct {
 
 // WebhookRegistration is the webhook the operator creates in Seam.
 type WebhookRegistration struct {
-	// url is where Seam delivers: the receiver's public address followed by this connection's path, e.g. https://hooks.example.com/webhooks/seam/team-a/seam.
+	// url is where Seam delivers: the receiver's public address followed by this connection's path, e.g. https://hooks.example.com/webhooks/seam/team-a/seam. Its path must end in the connection's name (/cluster/<name> for a ClusterSeamConnection): a URL copied from another connection is refused.
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('https://') || self.startsWith('http://'))",message="must be an absolute http(s) URL"
 	// +required

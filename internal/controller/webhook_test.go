@@ -272,7 +272,7 @@ var _ = Describe("Webhook registration", Ordered, func() {
 		Eventually(w.readyCondition("carol"), eventLatency, 50*time.Millisecond).Should(Equal("False/RemoteDeleted"))
 
 		By("a new URL replaces the webhook")
-		moved := url + "-moved"
+		moved := receiver + "/moved/webhooks/seam/" + w.ns + "/seam"
 		w.setWebhook("seam", &seamv1alpha1.WebhookSpec{Register: &seamv1alpha1.WebhookRegistration{URL: moved}})
 		Eventually(func(g Gomega) {
 			hooks := w.sandbox.Webhooks()

@@ -210,18 +210,31 @@ var _ = Describe("Admission of bad manifests", func() {
 		Entry("SeamConnection registering a webhook at a URL that is not one", "SeamConnection",
 			validConnection+`webhook: {register: {url: "hooks.example.com"}}`,
 			"spec.webhook.register.url", "absolute http(s) URL"),
+		Entry("SeamConnection registering a webhook at another connection's path", "SeamConnection",
+			validConnection+`webhook: {register: {url: "https://hooks.example.com/webhooks/seam/ns/other"}}`,
+			"spec.webhook.register.url", "must end in this connection's receiver path"),
+		Entry("ClusterSeamConnection registering a webhook at a namespaced connection's path", "ClusterSeamConnection",
+			`{apiKeySecretRef: {name: s, namespace: ops}, webhook: {register: {url: "https://hooks.example.com/webhooks/seam/ns/seam"}}}`,
+			"spec.webhook.register.url", "/webhooks/seam/cluster/<name>"),
 		Entry("ClusterSeamConnection with a webhook secret without a namespace", "ClusterSeamConnection",
 			`{apiKeySecretRef: {name: s, namespace: ops}, webhook: {secretRef: {name: hook}}}`,
 			"spec.webhook", "needs a namespace"),
 	)
 
 	It("accepts each form of spec.webhook", func() {
-		for _, tc := range []struct{ kind, spec string }{
-			{"SeamConnection", validConnection + `webhook: {secretRef: {name: hook}}`},
-			{"SeamConnection", validConnection + `webhook: {register: {url: "https://hooks.example.com/webhooks/seam/ns/seam"}}`},
-			{"ClusterSeamConnection", `{apiKeySecretRef: {name: s, namespace: ops}, webhook: {secretRef: {name: hook, namespace: ops}}}`},
+		for _, tc := range []struct{ kind, name, spec string }{
+			{"SeamConnection", "", validConnection + `webhook: {secretRef: {name: hook}}`},
+			{"SeamConnection", "seam", validConnection + `webhook: {register: {url: "https://hooks.example.com/webhooks/seam/` + ns + `/seam"}}`},
+			// Behind a proxy that adds a prefix, the path still ends in the connection's.
+			{"SeamConnection", "behind-proxy", validConnection + `webhook: {register: {url: "https://example.com/hooks/webhooks/seam/` + ns + `/behind-proxy"}}`},
+			{"ClusterSeamConnection", "", `{apiKeySecretRef: {name: s, namespace: ops}, webhook: {secretRef: {name: hook, namespace: ops}}}`},
+			{"ClusterSeamConnection", "registered-" + ns, `{apiKeySecretRef: {name: s, namespace: ops}, webhook: {register: {url: "https://hooks.example.com/webhooks/seam/cluster/registered-` + ns + `"}}}`},
 		} {
 			obj := manifest(tc.kind, ns, tc.spec)
+			if tc.name != "" {
+				obj.SetGenerateName("")
+				obj.SetName(tc.name)
+			}
 			Expect(cp.Client.Create(ctx, obj)).To(Succeed(), tc.spec)
 		}
 	})
