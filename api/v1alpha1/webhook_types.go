@@ -5,6 +5,9 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // ConditionAcsSystemsConnected is False on a connection while Seam reports one of its ACS systems disconnected (acs_system.disconnected): writes to its users wait for the building's system to come back.
 const ConditionAcsSystemsConnected = "AcsSystemsConnected"
 
+// ConditionWebhookRegistered is on a connection with spec.webhook.register: True once the webhook is in Seam at that URL, False with the reason it is not (the URL's path does not lead to this connection, or Seam refused the registration). Ready does not depend on it: without the webhook the catch-up and the resync still find every change.
+const ConditionWebhookRegistered = "WebhookRegistered"
+
 // WebhookSpec makes Seam push its events to the operator's webhook receiver (the manager's --webhook-bind-address), at /webhooks/seam/<namespace>/<name> for a SeamConnection and /webhooks/seam/cluster/<name> for a ClusterSeamConnection. An event only makes the operator read Seam at once instead of at the next resync.
 // +kubebuilder:validation:XValidation:rule="has(self.secretRef) != has(self.register)",message="set exactly one of secretRef (a webhook you created in Seam) and register (the operator creates it)"
 type WebhookSpec struct {

@@ -182,11 +182,16 @@ func (w *world) setRateLimit(rps, burst int32) {
 }
 
 func connReady(w *world, name string) string {
+	return connCondition(w, name, seamv1alpha1.ConditionReady)
+}
+
+// connCondition is "Status/Reason" of the connection's condition of that type.
+func connCondition(w *world, name, conditionType string) string {
 	c := &seamv1alpha1.SeamConnection{}
 	if err := k8s.Get(suiteCtx, client.ObjectKey{Namespace: w.ns, Name: name}, c); err != nil {
 		return err.Error()
 	}
-	cond := meta.FindStatusCondition(c.Status.Conditions, seamv1alpha1.ConditionReady)
+	cond := meta.FindStatusCondition(c.Status.Conditions, conditionType)
 	if cond == nil {
 		return "none"
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -31,6 +32,10 @@ const (
 	// Reasons of the AcsSystemsConnected condition.
 	ReasonAcsSystemDisconnected = "AcsSystemDisconnected"
 	ReasonAcsSystemsConnected   = "Connected"
+	// Reasons of the WebhookRegistered condition.
+	ReasonWebhookRegistered    = "Registered"
+	ReasonWebhookPathNotRouted = "PathNotRouted"
+	ReasonRegistrationFailed   = "RegistrationFailed"
 	// defaultCatchUpInterval is how often a connection with a webhook lists the
 	// events it may have missed.
 	defaultCatchUpInterval = 3 * time.Minute
@@ -54,6 +59,9 @@ func registeredSecretName(obj client.Object) string {
 // returns how soon the connection must be checked again.
 func (r *ConnectionReconciler) followEvents(ctx context.Context, obj client.Object, c *seam.Client, st *seamv1alpha1.ConnectionStatus) (time.Duration, error) {
 	spec := webhookSpec(obj)
+	if spec == nil || spec.Register == nil || r.Events == nil {
+		meta.RemoveStatusCondition(&st.Conditions, seamv1alpha1.ConditionWebhookRegistered)
+	}
 	if r.Events == nil || spec == nil {
 		meta.RemoveStatusCondition(&st.Conditions, seamv1alpha1.ConditionAcsSystemsConnected)
 		if st.Webhook != nil && r.Events != nil {
@@ -67,14 +75,73 @@ func (r *ConnectionReconciler) followEvents(ctx context.Context, obj client.Obje
 	if st.Webhook == nil {
 		st.Webhook = &seamv1alpha1.WebhookStatus{}
 	}
-	if err := r.ensureRegistered(ctx, obj, c, spec, st.Webhook); err != nil {
-		return 0, fmt.Errorf("registering the webhook: %w", err)
+	if err := r.register(ctx, obj, c, spec, st); err != nil {
+		return 0, err
 	}
 	if err := r.Events.CatchUp(ctx, webhookConnection(obj), c, st); err != nil {
 		return 0, fmt.Errorf("catching up on events: %w", err)
 	}
 	setSystemsCondition(st, obj.GetGeneration())
 	return min(r.ResyncPeriod, r.catchUpInterval()), nil
+}
+
+// register runs ensureRegistered for spec.webhook.register, unless the URL's path
+// would not lead Seam's deliveries to this connection, and reports which in the
+// WebhookRegistered condition. Neither outcome stops the catch-up.
+func (r *ConnectionReconciler) register(ctx context.Context, obj client.Object, c *seam.Client, spec *seamv1alpha1.WebhookSpec, st *seamv1alpha1.ConnectionStatus) error {
+	if spec.Register != nil {
+		if problem := webhookPathProblem(webhookConnection(obj), spec.Register.URL); problem != "" {
+			r.setRegistered(obj, st, metav1.ConditionFalse, ReasonWebhookPathNotRouted, problem)
+			return nil
+		}
+	}
+	err := r.ensureRegistered(ctx, obj, c, spec, st.Webhook)
+	switch {
+	case spec.Register == nil || errors.Is(err, seam.ErrDeferred):
+	case err != nil:
+		r.setRegistered(obj, st, metav1.ConditionFalse, ReasonRegistrationFailed, fmt.Sprintf(
+			"Seam did not register the webhook at %s: %v. Retried with backoff; the catch-up lists missed events every %s meanwhile",
+			spec.Register.URL, err, r.catchUpInterval()))
+	default:
+		r.setRegistered(obj, st, metav1.ConditionTrue, ReasonWebhookRegistered, fmt.Sprintf(
+			"Seam delivers events to %s (webhook %s)", spec.Register.URL, st.Webhook.WebhookID))
+	}
+	if err != nil {
+		return fmt.Errorf("registering the webhook: %w", err)
+	}
+	return nil
+}
+
+// webhookPathProblem says why Seam's deliveries to rawURL would not reach the
+// connection conn ("" when they would). The receiver finds the connection by the
+// path's last two segments, <namespace>/<name> or cluster/<name>: admission checks
+// the name, the namespace is checked here, before anything is sent.
+func webhookPathProblem(conn webhook.Connection, rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Sprintf("spec.webhook.register.url is not a URL: %v", err)
+	}
+	want := webhook.PathPrefix + conn.String()
+	switch {
+	case conn.Namespace == "cluster":
+		return "The receiver reads " + want + " as the path of the ClusterSeamConnection " + conn.Name +
+			": a SeamConnection in a namespace named cluster cannot receive webhooks. Remove spec.webhook (the resync finds every change) or use a connection in another namespace"
+	case !strings.HasSuffix(u.EscapedPath(), "/"+conn.String()):
+		return fmt.Sprintf("The path of spec.webhook.register.url, %q, does not end in %s: the receiver would refuse Seam's deliveries there, "+
+			"so no webhook is registered. Set it to the receiver's public address followed by %s", u.EscapedPath(), conn.String(), want)
+	}
+	return ""
+}
+
+// setRegistered sets the WebhookRegistered condition, with a Warning when it
+// turns False or its reason changes.
+func (r *ConnectionReconciler) setRegistered(obj client.Object, st *seamv1alpha1.ConnectionStatus, status metav1.ConditionStatus, reason, msg string) {
+	prev := meta.FindStatusCondition(st.Conditions, seamv1alpha1.ConditionWebhookRegistered)
+	if status == metav1.ConditionFalse && (prev == nil || prev.Reason != reason || prev.Message != msg) {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Register", "%s", msg)
+	}
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: seamv1alpha1.ConditionWebhookRegistered,
+		Status: status, Reason: reason, Message: msg, ObservedGeneration: obj.GetGeneration()})
 }
 
 func (r *ConnectionReconciler) catchUpInterval() time.Duration {

@@ -31,13 +31,15 @@ const (
 	forgedNamespace   = "events-forged"
 	systemNamespace   = "events-system"
 	registerNamespace = "events-register"
-	catchUpNamespace  = "events-catchup"
-	slowResync        = time.Hour
+	// registerPathNamespace: a registration the receiver could not route.
+	registerPathNamespace = "events-register-path"
+	catchUpNamespace      = "events-catchup"
+	slowResync            = time.Hour
 	// eventLatency bounds "at once": an out-of-band change is reported within it.
 	eventLatency = 2 * time.Second
 )
 
-var eventNamespaces = []string{deleteNamespace, forgedNamespace, systemNamespace, registerNamespace, catchUpNamespace}
+var eventNamespaces = []string{deleteNamespace, forgedNamespace, systemNamespace, registerNamespace, registerPathNamespace, catchUpNamespace}
 
 // startEventManager runs a manager for one namespace with resync at an hour; with
 // a receiver, it returns the receiver's base URL.
@@ -236,7 +238,9 @@ var _ = Describe("Webhook system events", Ordered, func() {
 
 var _ = Describe("Webhook registration", Ordered, func() {
 	var receiver string
-	BeforeAll(func() { receiver = startEventManager([]string{registerNamespace}, true, time.Hour) })
+	BeforeAll(func() {
+		receiver = startEventManager([]string{registerNamespace, registerPathNamespace}, true, time.Hour)
+	})
 
 	It("creates the webhook in Seam, uses its secret, replaces it on a new URL, and deletes it with the connection", func() {
 		w := newWorldIn(registerNamespace, sandbox.Options{})
@@ -289,6 +293,36 @@ var _ = Describe("Webhook registration", Ordered, func() {
 			return k8s.Get(suiteCtx, types.NamespacedName{Namespace: w.ns, Name: "seam"}, &seamv1alpha1.SeamConnection{})
 		}).Should(Satisfy(func(err error) bool { return client.IgnoreNotFound(err) == nil && err != nil }))
 		Expect(w.sandbox.Webhooks()).To(BeEmpty(), "webhook %s was left in Seam", id)
+	})
+
+	It("registers nothing at a URL whose path leads to another connection, says so, and registers once it is fixed", func() {
+		w := newWorldIn(registerPathNamespace, sandbox.Options{})
+		registered := func() string { return connCondition(w, "seam", seamv1alpha1.ConditionWebhookRegistered) }
+		By("a URL admission lets through (it ends in the connection's name) but whose namespace is another's")
+		w.setWebhook("seam", &seamv1alpha1.WebhookSpec{Register: &seamv1alpha1.WebhookRegistration{
+			URL: receiver + "/webhooks/seam/another-namespace/seam"}})
+		Eventually(registered).Should(Equal("False/PathNotRouted"))
+		Expect(w.received("/webhooks/create")).To(BeZero(), "a webhook whose deliveries the receiver refuses was registered")
+		Expect(w.sandbox.Webhooks()).To(BeEmpty())
+
+		By("the connection's own path")
+		w.setWebhook("seam", &seamv1alpha1.WebhookSpec{Register: &seamv1alpha1.WebhookRegistration{
+			URL: receiver + "/webhooks/seam/" + w.ns + "/seam"}})
+		Eventually(registered).Should(Equal("True/Registered"))
+		Expect(w.sandbox.Webhooks()).To(HaveLen(1))
+
+		By("Seam refusing the registration of a new URL")
+		w.sandbox.SetErrorRate("/webhooks/create", 1, http.StatusBadRequest)
+		w.setWebhook("seam", &seamv1alpha1.WebhookSpec{Register: &seamv1alpha1.WebhookRegistration{
+			URL: receiver + "/moved/webhooks/seam/" + w.ns + "/seam"}})
+		Eventually(registered).Should(Equal("False/RegistrationFailed"))
+		Expect(connReady(w, "seam")).To(Equal("True/Connected"), "the key works: the catch-up and the resync go on")
+
+		By("a webhook no longer asked for takes its condition along")
+		w.sandbox.SetErrorRate("/webhooks/create", 0, 0)
+		w.setWebhook("seam", nil)
+		Eventually(registered).Should(Equal("none"))
+		w.release()
 	})
 })
 
