@@ -122,10 +122,12 @@ func webhookPathProblem(conn webhook.Connection, rawURL string) string {
 		return fmt.Sprintf("spec.webhook.register.url is not a URL: %v", err)
 	}
 	want := webhook.PathPrefix + conn.String()
-	switch {
-	case conn.Namespace == "cluster":
-		return "The receiver reads " + want + " as the path of the ClusterSeamConnection " + conn.Name +
-			": a SeamConnection in a namespace named cluster cannot receive webhooks. Remove spec.webhook (the resync finds every change) or use a connection in another namespace"
+	switch routed, ok := webhook.ParsePath(want); {
+	case !ok || routed != conn:
+		// The receiver's own reading of the connection's path: it takes
+		// cluster/<name> for a ClusterSeamConnection's.
+		return "The receiver reads " + want + " as the path of another connection (" + routed.String() +
+			"): a SeamConnection in a namespace named cluster cannot receive webhooks. Remove spec.webhook (the resync finds every change) or use a connection in another namespace"
 	case !strings.HasSuffix(u.EscapedPath(), "/"+conn.String()):
 		return fmt.Sprintf("The path of spec.webhook.register.url, %q, does not end in %s: the receiver would refuse Seam's deliveries there, "+
 			"so no webhook is registered. Set it to the receiver's public address followed by %s", u.EscapedPath(), conn.String(), want)
