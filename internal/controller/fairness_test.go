@@ -1,6 +1,7 @@
 package controller_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -15,18 +16,16 @@ import (
 	"github.com/acs-operator/acs-operator/internal/seam/sandbox"
 )
 
-// twoTenants starts a manager of its own with one worker for two namespaces, the
-// worst case of a manager whose workers are all taken by one tenant, and a world
-// in each. maxRetryWait: the longest Retry-After a call may wait out (0: the
-// suite's).
-func twoTenants(ns1, ns2 string, maxRetryWait time.Duration) (*world, *world) {
+// twoTenants starts a manager of its own for two namespaces, by default with one
+// worker (the worst case of a manager whose workers are all taken by one tenant),
+// and a world in each. o sets the rest (maxRetryWait: the longest Retry-After a
+// call may wait out; 0 the suite's); its namespaces are the two.
+func twoTenants(ns1, ns2 string, o managerOptions) (*world, *world) {
 	ctx, stop := context.WithCancel(suiteCtx)
 	DeferCleanup(stop) // after the worlds' own cleanups: they need the manager
-	startManager(ctx, managerOptions{
-		namespaces:   map[string]cache.Config{ns1: {}, ns2: {}},
-		workers:      1,
-		maxRetryWait: maxRetryWait,
-	})
+	o.namespaces = map[string]cache.Config{ns1: {}, ns2: {}}
+	o.workers = cmp.Or(o.workers, 1)
+	startManager(ctx, o)
 	return newWorldIn(ns1, sandbox.Options{}), newWorldIn(ns2, sandbox.Options{})
 }
 
@@ -34,7 +33,7 @@ var _ = Describe("One tenant's rate limit", func() {
 	It("does not hold back another tenant's suspension", func() {
 		// A call may wait out a Retry-After up to the reconcile's Seam budget
 		// (20 s here, 2 min in the shipped manager).
-		paused, other := twoTenants(pausedTenantNamespace, otherTenantNamespace, time.Minute)
+		paused, other := twoTenants(pausedTenantNamespace, otherTenantNamespace, managerOptions{maxRetryWait: time.Minute})
 		other.newAcsUser("leaver")
 		paused.newAcsUser("settled") // both connections checked and working
 		other.waitReady("leaver")
@@ -73,7 +72,7 @@ func connChecked(w *world) bool {
 var _ = Describe("One tenant's rate limit", func() {
 	It("does not hold back another tenant's connection check", func() {
 		// One worker checks every connection (and catches up on their events).
-		paused, other := twoTenants(pausedCheckNamespace, otherCheckNamespace, time.Minute)
+		paused, other := twoTenants(pausedCheckNamespace, otherCheckNamespace, managerOptions{maxRetryWait: time.Minute})
 		Eventually(func() bool { return connChecked(paused) && connChecked(other) }).Should(BeTrue())
 
 		By("the paused tenant's Seam answers 429, retry after 15 s, when its connection is checked again")
@@ -105,14 +104,7 @@ var _ = Describe("One tenant's Seam that stops answering", func() {
 	It("does not hold back another tenant's connection check", func() {
 		// Two workers check the connections here (one did before), and the Seam
 		// client gives up on a call after 15 s.
-		ctx, stop := context.WithCancel(suiteCtx)
-		DeferCleanup(stop) // after the worlds' own cleanups: they need the manager
-		startManager(ctx, managerOptions{
-			namespaces:  map[string]cache.Config{hangingCheckNamespace: {}, quickCheckNamespace: {}},
-			workers:     2,
-			seamTimeout: 15 * time.Second,
-		})
-		hanging, quick := newWorldIn(hangingCheckNamespace, sandbox.Options{}), newWorldIn(quickCheckNamespace, sandbox.Options{})
+		hanging, quick := twoTenants(hangingCheckNamespace, quickCheckNamespace, managerOptions{workers: 2, seamTimeout: 15 * time.Second})
 		Eventually(func() bool { return connChecked(hanging) && connChecked(quick) }).Should(BeTrue())
 
 		By("the hanging tenant's Seam stops answering /workspaces/get when its connection is checked again")
@@ -135,7 +127,7 @@ var _ = Describe("One tenant's Seam that stops answering", func() {
 
 var _ = Describe("One tenant's flood of revocations", func() {
 	It("does not queue another tenant's suspension behind it", func() {
-		busy, quiet := twoTenants(busyTenantNamespace, quietTenantNamespace, 0)
+		busy, quiet := twoTenants(busyTenantNamespace, quietTenantNamespace, managerOptions{})
 		quiet.newAcsUser("leaver")
 		var names []string
 		for i := range 30 {
