@@ -49,7 +49,7 @@ func (r *AcsCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("acscredential").
-		Watches(&seamv1alpha1.AcsCredential{}, revokeFirst(), builder.WithPredicates(specOrAnnotationsOrDeletion())).
+		Watches(&seamv1alpha1.AcsCredential{}, revokeFirst(nil), builder.WithPredicates(specOrAnnotationsOrDeletion())).
 		Watches(&seamv1alpha1.AcsUser{}, handler.EnqueueRequestsFromMapFunc(r.credentialsOfUser)).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.credentialsOfSecret),
 			builder.OnlyMetadata, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).

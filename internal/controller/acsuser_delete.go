@@ -7,6 +7,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -155,10 +156,15 @@ func (r *AcsUserReconciler) blockDelete(ctx context.Context, u *seamv1alpha1.Acs
 	return result, err
 }
 
+// forget drops what this process keeps of the object uid.
+func (r *AcsUserReconciler) forget(uid types.UID) {
+	r.revoked.Delete(uid)
+	r.revokeConfirms.Delete(uid)
+	r.memberships.forget(uid)
+}
+
 // release removes the finalizer: Kubernetes then deletes the object.
 func (r *AcsUserReconciler) release(ctx context.Context, u *seamv1alpha1.AcsUser) error {
-	r.revoked.Delete(u.UID)
-	r.revokeConfirms.Delete(u.UID)
-	r.memberships.forget(u.UID)
+	r.forget(u.UID)
 	return setFinalizer(ctx, r.Client, u, Finalizer, false)
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -32,8 +33,9 @@ const (
 
 // revokeFirst enqueues AcsUser and AcsCredential events, revocations ahead of
 // everything else, and a namespace's ahead of those of namespaces that queued
-// more lately (revocationShare).
-func revokeFirst() handler.TypedEventHandler[client.Object, reconcile.Request] {
+// more lately (revocationShare); forget, if set, gets the UID of each object
+// deleted.
+func revokeFirst(forget func(types.UID)) handler.TypedEventHandler[client.Object, reconcile.Request] {
 	share := newRevocationShare(time.Now)
 	return handler.TypedFuncs[client.Object, reconcile.Request]{
 		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -47,6 +49,13 @@ func revokeFirst() handler.TypedEventHandler[client.Object, reconcile.Request] {
 				return
 			}
 			pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(share.next(req.Namespace))}, req)
+		},
+		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			// Gone: nothing to reconcile (a finalizer keeps every object whose
+			// remote user must go until that is done).
+			if forget != nil {
+				forget(e.Object.GetUID())
+			}
 		},
 		GenericFunc: func(_ context.Context, e event.TypedGenericEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			q.Add(requestFor(e.Object))
@@ -110,4 +119,13 @@ func enqueueWithPriority(priority *int) handler.TypedEventHandler[client.Object,
 			q.Add(requestFor(e.Object))
 		},
 	}
+}
+
+// watchHandler queues the AcsUser's own events (revocations first), and forgets
+// what this process kept of an object once it is gone: release does so when the
+// operator removes its finalizer, this when someone else did (by hand, or a
+// namespace force-deleted), else a long-running manager keeps an entry per
+// deleted object.
+func (r *AcsUserReconciler) watchHandler() handler.TypedEventHandler[client.Object, reconcile.Request] {
+	return revokeFirst(r.forget)
 }

@@ -62,7 +62,7 @@ func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("acsuser").
-		Watches(&seamv1alpha1.AcsUser{}, revokeFirst(), builder.WithPredicates(specOrAnnotationsOrDeletion())).
+		Watches(&seamv1alpha1.AcsUser{}, r.watchHandler(), builder.WithPredicates(specOrAnnotationsOrDeletion())).
 		Watches(&seamv1alpha1.SeamConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOfConnection),
 			builder.WithPredicates(specChangedOrBecameReady())).
 		Watches(&seamv1alpha1.ClusterSeamConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOfConnection),
