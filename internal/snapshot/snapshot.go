@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -126,9 +127,10 @@ func (c *Cache) Get(ctx context.Context, key Key, lister Lister, notBefore time.
 		return nil, err
 	}
 	e.refreshing = true
+	prev := e.snap
 	e.mu.Unlock()
 
-	s, err := c.read(ctx, key.System, lister)
+	s, err := c.read(ctx, key.System, lister, prev)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -167,15 +169,25 @@ func (c *Cache) entry(key Key) *entry {
 }
 
 // read lists every user of the system (paged) and the members of each of its groups.
-func (c *Cache) read(ctx context.Context, system string, lister Lister) (*Snapshot, error) {
+// What did not change since prev (nil if none) keeps prev's copy: reconcilers may
+// hold prev while this one is read, and without sharing both are live at once, at
+// 10,000 users the manager's peak heap at every resync.
+func (c *Cache) read(ctx context.Context, system string, lister Lister, prev *Snapshot) (*Snapshot, error) {
+	if prev == nil {
+		prev = &Snapshot{}
+	}
 	started := c.now()
-	s := &Snapshot{FetchedAt: started, users: map[string]*seam.AcsUser{}}
+	s := &Snapshot{FetchedAt: started, users: make(map[string]*seam.AcsUser, len(prev.users))}
 	var shared sharedStrings
 	for u, err := range lister.ListUsers(ctx, seam.ListUsersRequest{AcsSystemID: system, Limit: c.PageSize}) {
 		if err != nil {
 			return nil, err
 		}
-		s.users[u.AcsUserID] = shared.trim(u)
+		u = shared.trim(u)
+		if old := prev.users[u.AcsUserID]; old != nil && reflect.DeepEqual(old, u) {
+			u = old
+		}
+		s.users[u.AcsUserID] = u
 	}
 	groups, err := lister.ListAccessGroups(ctx, seam.ListAccessGroupsRequest{AcsSystemID: system})
 	if errors.Is(err, seam.ErrRouteNotSupported) {
@@ -195,9 +207,13 @@ func (c *Cache) read(ctx context.Context, system string, lister Lister) (*Snapsh
 			s.groups[m.AcsUserID] = append(s.groups[m.AcsUserID], g.AcsAccessGroupID)
 		}
 	}
-	for id := range s.groups {
-		slices.Sort(s.groups[id])
-		s.groups[id] = slices.Compact(s.groups[id])
+	for id, groups := range s.groups {
+		slices.Sort(groups)
+		groups = slices.Compact(groups)
+		if old, ok := prev.groups[id]; ok && slices.Equal(old, groups) {
+			groups = old
+		}
+		s.groups[id] = groups
 	}
 	return s, nil
 }

@@ -15,14 +15,22 @@ import (
 	"github.com/acs-operator/acs-operator/internal/snapshot"
 )
 
-func TestSnapshotCostsPagesNotUsers(t *testing.T) {
+// sandboxClient starts a sandbox with the demo seed for the test and returns it
+// with a client of its key.
+func sandboxClient(t *testing.T) (*sandbox.Server, *seam.Client) {
+	t.Helper()
 	srv := sandbox.New(sandbox.DefaultSeed(), sandbox.Options{})
 	ts := httptest.NewServer(srv)
-	defer ts.Close()
+	t.Cleanup(ts.Close)
 	c, err := seam.New(seam.Config{Endpoint: ts.URL, APIKey: sandbox.DefaultSeedAPIKey})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv, c
+}
+
+func TestSnapshotCostsPagesNotUsers(t *testing.T) {
+	srv, c := sandboxClient(t)
 	ctx := context.Background()
 	const n = 1234
 	var ids []string
@@ -42,6 +50,7 @@ func TestSnapshotCostsPagesNotUsers(t *testing.T) {
 	cache := &snapshot.Cache{MaxAge: time.Minute, PageSize: 500}
 	key := snapshot.Key{Connection: "c", System: "acs_system_hq"}
 	var s *snapshot.Snapshot
+	var err error
 	for range 100 { // a hundred reconcilers asking in one resync period
 		if s, err = cache.Get(ctx, key, c, time.Time{}); err != nil {
 			t.Fatal(err)
@@ -190,5 +199,52 @@ func TestLatestNeverReadsNorWaits(t *testing.T) {
 	}
 	if l.reads+l2.reads != 2 {
 		t.Errorf("%d reads, want 2: Latest must never read", l.reads+l2.reads)
+	}
+}
+
+// A refresh keeps the previous snapshot's copy of each user and membership that
+// did not change: during a read both snapshots are live, and at 10,000 users a
+// second full copy was the manager's peak heap at every resync.
+func TestRefreshKeepsUnchangedUsers(t *testing.T) {
+	_, c := sandboxClient(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 3 {
+		u, err := c.CreateUser(ctx, seam.CreateUserRequest{AcsSystemID: "acs_system_hq", FullName: fmt.Sprintf("User %d", i),
+			AccessGroupIDs: []string{"acs_access_group_hq_gym"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.AcsUserID)
+	}
+	now := time.Now()
+	cache := &snapshot.Cache{MaxAge: time.Minute, PageSize: 500, Now: func() time.Time { return now }}
+	key := snapshot.Key{Connection: "c", System: "acs_system_hq"}
+	first, err := cache.Get(ctx, key, c, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SuspendUser(ctx, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RemoveUserFromAccessGroup(ctx, ids[2], "acs_access_group_hq_gym"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Minute)
+	second, err := cache.Get(ctx, key, c, time.Time{})
+	if err != nil || second == first {
+		t.Fatalf("refresh: %v (same snapshot: %v)", err, second == first)
+	}
+	if second.User(ids[0]) != first.User(ids[0]) {
+		t.Errorf("an unchanged user was copied again")
+	}
+	if g1, g2 := first.Groups(ids[0]), second.Groups(ids[0]); unsafe.SliceData(g1) != unsafe.SliceData(g2) {
+		t.Errorf("an unchanged membership was copied again")
+	}
+	if u := second.User(ids[1]); u == first.User(ids[1]) || !u.IsSuspended {
+		t.Errorf("a changed user kept its old copy: suspended %v", u.IsSuspended)
+	}
+	if g := second.Groups(ids[2]); len(g) != 0 {
+		t.Errorf("a changed membership kept its old copy: %v", g)
 	}
 }
