@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
+	uberzap "go.uber.org/zap"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/acs-operator/acs-operator/internal/connection"
 	"github.com/acs-operator/acs-operator/internal/controller"
+	"github.com/acs-operator/acs-operator/internal/logging"
 	"github.com/acs-operator/acs-operator/internal/metrics"
 	"github.com/acs-operator/acs-operator/internal/scheme"
 	"github.com/acs-operator/acs-operator/internal/seam"
@@ -197,7 +199,7 @@ func main() {
 		// few kilobytes per object show up (Go's default records one sample per 512 KiB).
 		runtime.MemProfileRate = 16 << 10
 	}
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap), zap.RawZapOpts(uberzap.WrapCore(logging.LazyFields))))
 	setMemoryLimit()
 	setGCPercent()
 	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
