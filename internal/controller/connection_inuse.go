@@ -51,13 +51,18 @@ func (r *AcsUserReconciler) markConnectionInUse(ctx context.Context, u *seamv1al
 	if u.Spec.ConnectionRef.Kind == seamv1alpha1.ClusterSeamConnectionKind {
 		conn, key = &seamv1alpha1.ClusterSeamConnection{}, client.ObjectKey{Name: u.Spec.ConnectionRef.Name}
 	}
-	if err := r.Get(ctx, key, conn); err != nil {
+	// Read without a deep copy (every reconcile comes here, and the finalizer is
+	// nearly always there already); copied before it is changed.
+	if err := r.Get(ctx, key, conn, client.UnsafeDisableDeepCopy); err != nil {
 		return err
 	}
 	if !conn.GetDeletionTimestamp().IsZero() {
 		return nil // a finalizer cannot be added any more; its reconcile keeps it while users remain
 	}
-	return setFinalizer(ctx, r.Client, conn, ConnectionFinalizer, true)
+	if controllerutil.ContainsFinalizer(conn, ConnectionFinalizer) {
+		return nil
+	}
+	return setFinalizer(ctx, r.Client, conn.DeepCopyObject().(client.Object), ConnectionFinalizer, true)
 }
 
 // protect puts the in-use finalizer on a live connection.
