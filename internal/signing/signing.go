@@ -45,7 +45,7 @@ func NewKey(secret []byte) (*Key, error) {
 		return nil, errors.New("signing: a key needs at least 16 bytes")
 	}
 	k := &Key{secret: append([]byte(nil), secret...)}
-	k.macs.New = func() any { return &mac{Hash: hmac.New(sha256.New, k.secret)} }
+	k.macs.New = func() any { return &pooledMAC{Hash: hmac.New(sha256.New, k.secret)} }
 	return k, nil
 }
 
@@ -55,8 +55,8 @@ var macEncoding = base64.RawURLEncoding.Strict()
 
 const macLen = (sha256.Size*8 + 5) / 6
 
-// mac is a pooled HMAC with a buffer for the bytes it covers.
-type mac struct {
+// pooledMAC is an HMAC of the pool with a buffer for the bytes it covers.
+type pooledMAC struct {
 	hash.Hash
 	buf []byte
 }
@@ -64,7 +64,7 @@ type mac struct {
 // sum is the MAC of parts, unambiguously joined: each as "<length>:<part>;" (a
 // part may contain spaces). Those bytes are what earlier builds signed too.
 func (k *Key) sum(out *[sha256.Size]byte, parts []string) {
-	m := k.macs.Get().(*mac)
+	m := k.macs.Get().(*pooledMAC)
 	m.Reset()
 	m.buf = m.buf[:0]
 	for _, p := range parts {
