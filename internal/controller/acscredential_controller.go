@@ -73,7 +73,7 @@ func (r *AcsCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 	base := cred.DeepCopy()
 	defer func() {
-		if res, ok := deferral(err, !cred.DeletionTimestamp.IsZero()); ok {
+		if res, ok := deferral(err, revokeTop(!cred.DeletionTimestamp.IsZero())); ok {
 			result, err = res, nil // a Seam call deferred on a path that did not report it
 		}
 		if !equality.Semantic.DeepEqual(base.Status, cred.Status) {
@@ -229,7 +229,7 @@ func (r *AcsCredentialReconciler) conclude(ctx context.Context, cred *seamv1alph
 
 // fail reports an error with the one error policy.
 func (r *AcsCredentialReconciler) fail(ctx context.Context, cred *seamv1alpha1.AcsCredential, err error, what string) (ctrl.Result, error) {
-	if res, ok := deferral(err, !cred.DeletionTimestamp.IsZero()); ok {
+	if res, ok := deferral(err, revokeTop(!cred.DeletionTimestamp.IsZero())); ok {
 		return res, nil
 	}
 	o, result, err := errorPolicy(err, what, !cred.DeletionTimestamp.IsZero(), r.resync())

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
@@ -49,7 +50,7 @@ func (r *AcsCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("acscredential").
-		Watches(&seamv1alpha1.AcsCredential{}, revokeFirst(nil), builder.WithPredicates(specOrAnnotationsOrDeletion())).
+		Watches(&seamv1alpha1.AcsCredential{}, revokeFirst(newRevocationShare(time.Now), nil), builder.WithPredicates(specOrAnnotationsOrDeletion())).
 		Watches(&seamv1alpha1.AcsUser{}, handler.EnqueueRequestsFromMapFunc(r.credentialsOfUser)).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.credentialsOfSecret),
 			builder.OnlyMetadata, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).

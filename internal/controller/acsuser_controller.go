@@ -58,6 +58,10 @@ type AcsUserReconciler struct {
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 
+	// share ranks revocations between namespaces (revocationShare): the watch
+	// handler's, and a deferred revocation's when it is queued again.
+	share *revocationShare
+
 	// revoked is, per object UID, the generation a revocation was last sent for: a
 	// cached status older than that write must not make knownRevocations send it
 	// again.
@@ -89,7 +93,7 @@ func (r *AcsUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	// The status patch uses ctx; the Seam calls share a shorter budget, so a server
 	// that does not answer cannot keep the outcome from being written.
 	defer func() {
-		if res, ok := deferral(err, revocationPending(u, r.now())); ok {
+		if res, ok := r.deferred(err, u); ok {
 			result, err = res, nil // a Seam call deferred on a path that did not report it
 		}
 		result, err = r.patchStatus(ctx, u, before, result, err)

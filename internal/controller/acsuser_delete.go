@@ -148,7 +148,7 @@ func (r *AcsUserReconciler) holdDelete(ctx context.Context, u *seamv1alpha1.AcsU
 
 // blockDelete keeps the finalizer and says why, with the way out.
 func (r *AcsUserReconciler) blockDelete(ctx context.Context, u *seamv1alpha1.AcsUser, err error) (ctrl.Result, error) {
-	if res, ok := deferral(err, true); ok {
+	if res, ok := r.deferred(err, u); ok {
 		return res, nil
 	}
 	o, result, err := errorPolicy(err, fmt.Sprintf("Cannot delete ACS user %q", u.Status.AcsUserID), true, r.resync())

@@ -33,10 +33,8 @@ const (
 
 // revokeFirst enqueues AcsUser and AcsCredential events, revocations ahead of
 // everything else, and a namespace's ahead of those of namespaces that queued
-// more lately (revocationShare); forget, if set, gets the UID of each object
-// deleted.
-func revokeFirst(forget func(types.UID)) handler.TypedEventHandler[client.Object, reconcile.Request] {
-	share := newRevocationShare(time.Now)
+// more lately (share); forget, if set, gets the UID of each object deleted.
+func revokeFirst(share *revocationShare, forget func(types.UID)) handler.TypedEventHandler[client.Object, reconcile.Request] {
 	return handler.TypedFuncs[client.Object, reconcile.Request]{
 		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			q.Add(requestFor(e.Object))
@@ -125,7 +123,11 @@ func enqueueWithPriority(priority *int) handler.TypedEventHandler[client.Object,
 // what this process kept of an object once it is gone: release does so when the
 // operator removes its finalizer, this when someone else did (by hand, or a
 // namespace force-deleted), else a long-running manager keeps an entry per
-// deleted object.
+// deleted object. It ranks revocations with the share the reconciler ranks its
+// deferred ones with.
 func (r *AcsUserReconciler) watchHandler() handler.TypedEventHandler[client.Object, reconcile.Request] {
-	return revokeFirst(r.forget)
+	if r.share == nil {
+		r.share = newRevocationShare(time.Now)
+	}
+	return revokeFirst(r.share, r.forget)
 }

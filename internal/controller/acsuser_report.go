@@ -131,7 +131,7 @@ func (r *AcsUserReconciler) pendingBackoff(u *seamv1alpha1.AcsUser) time.Duratio
 
 // fail reports an error as an outcome, with the one error policy.
 func (r *AcsUserReconciler) fail(ctx context.Context, u *seamv1alpha1.AcsUser, err error, what string) (ctrl.Result, error) {
-	if res, ok := deferral(err, revocationPending(u, r.now())); ok {
+	if res, ok := r.deferred(err, u); ok {
 		return res, nil
 	}
 	o, result, err := errorPolicy(err, what, false, r.resync())

@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
 	"github.com/acs-operator/acs-operator/internal/connection"
 	"github.com/acs-operator/acs-operator/internal/seam"
 )
@@ -32,19 +33,24 @@ const workerWait = 2 * time.Second
 
 // deferral is the requeue of a reconcile whose Seam call its connection could not
 // take within workerWait (seam.ErrDeferred: nothing was sent). The object comes
-// back when the connection can take it, at the priority it had; nothing is
-// reported, since nothing failed (a condition that flipped at every pause would
-// flap), and the worker moves on to the next object.
-func deferral(err error, revoking bool) (ctrl.Result, bool) {
+// back when the connection can take it, at priority (nil: a create's or a read's);
+// nothing is reported, since nothing failed (a condition that flipped at every
+// pause would flap), and the worker moves on to the next object.
+func deferral(err error, priority *int) (ctrl.Result, bool) {
 	var deferred *seam.DeferredError
 	if !errors.As(err, &deferred) {
 		return ctrl.Result{}, false
 	}
-	res := ctrl.Result{RequeueAfter: deferred.Wait}
-	if revoking {
-		res.Priority = ptr.To(priorityRevoke)
+	return ctrl.Result{RequeueAfter: deferred.Wait, Priority: priority}, true
+}
+
+// revokeTop is the priority of a deferred revocation without a namespace rank
+// (revoking), or none.
+func revokeTop(revoking bool) *int {
+	if !revoking {
+		return nil
 	}
-	return res, true
+	return ptr.To(priorityRevoke)
 }
 
 // errorPolicy is the one error policy of every reconciler: it turns the error of a
@@ -136,4 +142,20 @@ func describeAPIError(err error) string {
 		}
 	}
 	return msg
+}
+
+// deferred is deferral for an AcsUser: a revocation comes back at its
+// namespace's rank among revocations (revocationShare), counted as one more of
+// that namespace's, as the watch handler ranks a new one. At priorityRevoke, one
+// namespace's thousands of deferred suspensions, each back within a second, came
+// back ahead of another namespace's single one.
+func (r *AcsUserReconciler) deferred(err error, u *seamv1alpha1.AcsUser) (ctrl.Result, bool) {
+	if !errors.Is(err, seam.ErrDeferred) {
+		return ctrl.Result{}, false
+	}
+	var priority *int
+	if revocationPending(u, r.now()) {
+		priority = ptr.To(r.share.next(u.Namespace))
+	}
+	return deferral(err, priority)
 }

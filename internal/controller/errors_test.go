@@ -7,6 +7,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	seamv1alpha1 "github.com/acs-operator/acs-operator/api/v1alpha1"
@@ -118,10 +119,41 @@ func TestDeferral(t *testing.T) {
 		{reason: "any other error is no deferral", err: errors.New("boom")},
 	}
 	for _, c := range cases {
-		got, ok := deferral(c.err, c.revoking)
+		got, ok := deferral(c.err, revokeTop(c.revoking))
 		if ok != c.ok || got.RequeueAfter != c.want.RequeueAfter || (got.Priority == nil) != (c.want.Priority == nil) ||
 			(got.Priority != nil && *got.Priority != *c.want.Priority) {
 			t.Errorf("%s: deferral = %+v, %v; want %+v, %v", c.reason, got, ok, c.want, c.ok)
 		}
+	}
+}
+
+// A revocation deferred for want of a token comes back at its namespace's rank
+// among revocations, not at the top: else one namespace's thousands of deferred
+// suspensions, each back within a second, come back ahead of another
+// namespace's single one, which revocationShare exists to put first.
+func TestDeferredRevocationKeepsItsNamespaceRank(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := &AcsUserReconciler{share: newRevocationShare(func() time.Time { return now }), Now: func() time.Time { return now }}
+	for range 1000 { // a building offboarded
+		r.share.next("busy")
+	}
+	suspended := func(ns string) *seamv1alpha1.AcsUser {
+		return &seamv1alpha1.AcsUser{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "u"},
+			Spec: seamv1alpha1.AcsUserSpec{Suspended: true}, Status: seamv1alpha1.AcsUserStatus{IsSuspended: ptr.To(false)}}
+	}
+	deferred := &seam.DeferredError{Route: "/acs/users/suspend", Wait: time.Second}
+	busy, ok := r.deferred(deferred, suspended("busy"))
+	if !ok || busy.Priority == nil {
+		t.Fatalf("busy namespace: %+v, %v", busy, ok)
+	}
+	quiet, _ := r.deferred(deferred, suspended("quiet"))
+	if quiet.Priority == nil || *busy.Priority >= *quiet.Priority {
+		t.Errorf("a busy namespace's deferred revocation at priority %d, a quiet one's at %d: the quiet one must come first", *busy.Priority, ptr.Deref(quiet.Priority, 0))
+	}
+	if *busy.Priority <= 0 {
+		t.Errorf("a deferred revocation at priority %d, not ahead of creates (0)", *busy.Priority)
+	}
+	if create, _ := r.deferred(deferred, &seamv1alpha1.AcsUser{}); create.Priority != nil {
+		t.Errorf("a deferred create got priority %d", *create.Priority)
 	}
 }

@@ -43,8 +43,12 @@ func newRevocationShare(now func() time.Time) *revocationShare {
 	return &revocationShare{now: now, load: map[string]shareLoad{}}
 }
 
-// next counts one more revocation of namespace ns and returns its priority.
+// next counts one more revocation of namespace ns and returns its priority; a
+// nil share ranks every revocation first.
 func (s *revocationShare) next(ns string) int {
+	if s == nil {
+		return priorityRevoke
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
