@@ -136,7 +136,7 @@ func webhookPathProblem(conn webhook.Connection, rawURL string) string {
 }
 
 // setRegistered sets the WebhookRegistered condition, with a Warning when it
-// turns False or its reason changes.
+// turns False or, while False, its reason or message changes.
 func (r *ConnectionReconciler) setRegistered(obj client.Object, st *seamv1alpha1.ConnectionStatus, status metav1.ConditionStatus, reason, msg string) {
 	prev := meta.FindStatusCondition(st.Conditions, seamv1alpha1.ConditionWebhookRegistered)
 	if status == metav1.ConditionFalse && (prev == nil || prev.Reason != reason || prev.Message != msg) {

@@ -150,12 +150,9 @@ func describeAPIError(err error) string {
 // namespace's thousands of deferred suspensions, each back within a second, came
 // back ahead of another namespace's single one.
 func (r *AcsUserReconciler) deferred(err error, u *seamv1alpha1.AcsUser) (ctrl.Result, bool) {
-	if !errors.Is(err, seam.ErrDeferred) {
-		return ctrl.Result{}, false
+	res, ok := deferral(err, nil)
+	if ok && revocationPending(u, r.now()) {
+		res.Priority = ptr.To(r.share.next(u.Namespace))
 	}
-	var priority *int
-	if revocationPending(u, r.now()) {
-		priority = ptr.To(r.share.next(u.Namespace))
-	}
-	return deferral(err, priority)
+	return res, ok
 }
