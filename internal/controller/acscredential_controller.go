@@ -49,6 +49,10 @@ type AcsCredentialReconciler struct {
 	CreateTimeout time.Duration
 	SeamBudget    time.Duration
 	Now           func() time.Time
+
+	// share ranks deletions between namespaces (revocationShare): the watch
+	// handler ranks new ones with it, deferred ones come back ranked by it.
+	share *revocationShare
 }
 
 // +kubebuilder:rbac:groups=seam.acs-operator.io,resources=acscredentials,verbs=get;list;watch;update;patch;delete
@@ -73,7 +77,7 @@ func (r *AcsCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 	base := cred.DeepCopy()
 	defer func() {
-		if res, ok := deferral(err, revokeTop(!cred.DeletionTimestamp.IsZero())); ok {
+		if res, ok := r.deferred(err, cred); ok {
 			result, err = res, nil // a Seam call deferred on a path that did not report it
 		}
 		if !equality.Semantic.DeepEqual(base.Status, cred.Status) {
@@ -229,7 +233,7 @@ func (r *AcsCredentialReconciler) conclude(ctx context.Context, cred *seamv1alph
 
 // fail reports an error with the one error policy.
 func (r *AcsCredentialReconciler) fail(ctx context.Context, cred *seamv1alpha1.AcsCredential, err error, what string) (ctrl.Result, error) {
-	if res, ok := deferral(err, revokeTop(!cred.DeletionTimestamp.IsZero())); ok {
+	if res, ok := r.deferred(err, cred); ok {
 		return res, nil
 	}
 	o, result, err := errorPolicy(err, what, !cred.DeletionTimestamp.IsZero(), r.resync())

@@ -26,6 +26,9 @@ const (
 
 // SetupWithManager registers the indexes and watches of the AcsCredential controller.
 func (r *AcsCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	if r.share == nil {
+		r.share = newRevocationShare(time.Now)
+	}
 	idx := mgr.GetFieldIndexer()
 	if err := indexField(ctx, mgr.GetCache(), &seamv1alpha1.AcsCredential{}, indexCredentialUser, inNamespace, func(o client.Object) []string {
 		return []string{o.(*seamv1alpha1.AcsCredential).Spec.AcsUserRef.Name}
@@ -50,7 +53,7 @@ func (r *AcsCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("acscredential").
-		Watches(&seamv1alpha1.AcsCredential{}, revokeFirst(newRevocationShare(time.Now), nil), builder.WithPredicates(specOrAnnotationsOrDeletion())).
+		Watches(&seamv1alpha1.AcsCredential{}, revokeFirst(r.share, nil), builder.WithPredicates(specOrAnnotationsOrDeletion())).
 		Watches(&seamv1alpha1.AcsUser{}, handler.EnqueueRequestsFromMapFunc(r.credentialsOfUser)).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.credentialsOfSecret),
 			builder.OnlyMetadata, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).

@@ -33,24 +33,15 @@ const workerWait = 2 * time.Second
 
 // deferral is the requeue of a reconcile whose Seam call its connection could not
 // take within workerWait (seam.ErrDeferred: nothing was sent). The object comes
-// back when the connection can take it, at priority (nil: a create's or a read's);
-// nothing is reported, since nothing failed (a condition that flipped at every
-// pause would flap), and the worker moves on to the next object.
-func deferral(err error, priority *int) (ctrl.Result, bool) {
+// back when the connection can take it, at no priority (deferredRevocation ranks a
+// revocation); nothing is reported, since nothing failed (a condition that flipped
+// at every pause would flap), and the worker moves on to the next object.
+func deferral(err error) (ctrl.Result, bool) {
 	var deferred *seam.DeferredError
 	if !errors.As(err, &deferred) {
 		return ctrl.Result{}, false
 	}
-	return ctrl.Result{RequeueAfter: deferred.Wait, Priority: priority}, true
-}
-
-// revokeTop is the priority of a deferred revocation without a namespace rank
-// (revoking), or none.
-func revokeTop(revoking bool) *int {
-	if !revoking {
-		return nil
-	}
-	return ptr.To(priorityRevoke)
+	return ctrl.Result{RequeueAfter: deferred.Wait}, true
 }
 
 // errorPolicy is the one error policy of every reconciler: it turns the error of a
@@ -144,15 +135,24 @@ func describeAPIError(err error) string {
 	return msg
 }
 
-// deferred is deferral for an AcsUser: a revocation comes back at its
-// namespace's rank among revocations (revocationShare), counted as one more of
-// that namespace's, as the watch handler ranks a new one. At priorityRevoke, one
-// namespace's thousands of deferred suspensions, each back within a second, came
-// back ahead of another namespace's single one.
-func (r *AcsUserReconciler) deferred(err error, u *seamv1alpha1.AcsUser) (ctrl.Result, bool) {
-	res, ok := deferral(err, nil)
-	if ok && revocationPending(u, r.now()) {
-		res.Priority = ptr.To(r.share.next(u.Namespace))
+// deferredRevocation is deferral for a reconcile that may be revoking (an AcsUser
+// with a revocation pending, an AcsCredential being deleted): a revocation comes
+// back at its namespace's rank among revocations (revocationShare), counted as
+// one more of that namespace's, as the watch handler ranks a new one. At
+// priorityRevoke, one namespace's thousands of deferred revocations, each back
+// within a second, came back ahead of another namespace's single one.
+func deferredRevocation(err error, share *revocationShare, namespace string, revoking bool) (ctrl.Result, bool) {
+	res, ok := deferral(err)
+	if ok && revoking {
+		res.Priority = ptr.To(share.next(namespace))
 	}
 	return res, ok
+}
+
+func (r *AcsUserReconciler) deferred(err error, u *seamv1alpha1.AcsUser) (ctrl.Result, bool) {
+	return deferredRevocation(err, r.share, u.Namespace, revocationPending(u, r.now()))
+}
+
+func (r *AcsCredentialReconciler) deferred(err error, cred *seamv1alpha1.AcsCredential) (ctrl.Result, bool) {
+	return deferredRevocation(err, r.share, cred.Namespace, !cred.DeletionTimestamp.IsZero())
 }

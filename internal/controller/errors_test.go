@@ -100,18 +100,16 @@ func TestRevocationPending(t *testing.T) {
 
 func TestDeferral(t *testing.T) {
 	deferred := &seam.DeferredError{Route: "/acs/users/suspend", Wait: 12 * time.Second}
-	revoke := priorityRevoke
 	cases := []struct {
-		reason   string
-		err      error
-		revoking bool
-		want     ctrl.Result
-		ok       bool
+		reason string
+		err    error
+		want   ctrl.Result
+		ok     bool
 	}{
 		{reason: "a deferred call comes back when the connection can take it", err: deferred,
 			want: ctrl.Result{RequeueAfter: 12 * time.Second}, ok: true},
-		{reason: "a deferred revocation keeps its place ahead of the queue", err: fmt.Errorf("suspend: %w", deferred), revoking: true,
-			want: ctrl.Result{RequeueAfter: 12 * time.Second, Priority: &revoke}, ok: true},
+		{reason: "wrapped, too", err: fmt.Errorf("suspend: %w", deferred),
+			want: ctrl.Result{RequeueAfter: 12 * time.Second}, ok: true},
 		{reason: "a 429 the server answered is reported (RateLimited), not deferred",
 			err: &seam.APIError{Route: "/acs/users/get", HTTPStatus: 429, RetryAfter: 30 * time.Second}},
 		{reason: "a paused client past MaxRetryWait is reported too",
@@ -119,9 +117,8 @@ func TestDeferral(t *testing.T) {
 		{reason: "any other error is no deferral", err: errors.New("boom")},
 	}
 	for _, c := range cases {
-		got, ok := deferral(c.err, revokeTop(c.revoking))
-		if ok != c.ok || got.RequeueAfter != c.want.RequeueAfter || (got.Priority == nil) != (c.want.Priority == nil) ||
-			(got.Priority != nil && *got.Priority != *c.want.Priority) {
+		got, ok := deferral(c.err)
+		if ok != c.ok || got.RequeueAfter != c.want.RequeueAfter || got.Priority != nil {
 			t.Errorf("%s: deferral = %+v, %v; want %+v, %v", c.reason, got, ok, c.want, c.ok)
 		}
 	}
@@ -154,6 +151,37 @@ func TestDeferredRevocationKeepsItsNamespaceRank(t *testing.T) {
 		t.Errorf("a deferred revocation at priority %d, not ahead of creates (0)", *busy.Priority)
 	}
 	if create, _ := r.deferred(deferred, &seamv1alpha1.AcsUser{}); create.Priority != nil {
+		t.Errorf("a deferred create got priority %d", *create.Priority)
+	}
+}
+
+// The same for an AcsCredential: a deletion deferred for want of a token comes
+// back at its namespace's rank among deletions, not at the top, where one
+// namespace's thousands of deleted credentials came back ahead of another
+// namespace's single one.
+func TestDeferredCredentialDeletionKeepsItsNamespaceRank(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := &AcsCredentialReconciler{share: newRevocationShare(func() time.Time { return now })}
+	for range 1000 { // a building's key cards deleted
+		r.share.next("busy")
+	}
+	deleting := func(ns string) *seamv1alpha1.AcsCredential {
+		return &seamv1alpha1.AcsCredential{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "c",
+			DeletionTimestamp: &metav1.Time{Time: now}, Finalizers: []string{CredentialFinalizer}}}
+	}
+	deferred := &seam.DeferredError{Route: "/acs/credentials/delete", Wait: time.Second}
+	busy, ok := r.deferred(deferred, deleting("busy"))
+	if !ok || busy.Priority == nil {
+		t.Fatalf("busy namespace: %+v, %v", busy, ok)
+	}
+	quiet, _ := r.deferred(deferred, deleting("quiet"))
+	if quiet.Priority == nil || *busy.Priority >= *quiet.Priority {
+		t.Errorf("a busy namespace's deferred deletion at priority %d, a quiet one's at %d: the quiet one must come first", *busy.Priority, ptr.Deref(quiet.Priority, 0))
+	}
+	if *busy.Priority <= 0 {
+		t.Errorf("a deferred deletion at priority %d, not ahead of creates (0)", *busy.Priority)
+	}
+	if create, _ := r.deferred(deferred, &seamv1alpha1.AcsCredential{}); create.Priority != nil {
 		t.Errorf("a deferred create got priority %d", *create.Priority)
 	}
 }

@@ -75,7 +75,7 @@ func (r *ConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	} else {
 		result, checkErr = r.reconcileDelete(ctx, obj, status)
 	}
-	if res, deferred := deferral(checkErr, nil); deferred {
+	if res, deferred := deferral(checkErr); deferred {
 		result, checkErr = res, nil
 	}
 	if !equality.Semantic.DeepEqual(before, status) {
