@@ -124,64 +124,55 @@ func TestDeferral(t *testing.T) {
 	}
 }
 
-// A revocation deferred for want of a token comes back at its namespace's rank
-// among revocations, not at the top: else one namespace's thousands of deferred
-// suspensions, each back within a second, come back ahead of another
+// A revocation deferred for want of a token (an AcsUser's suspension, an
+// AcsCredential's deletion) comes back at its namespace's rank among
+// revocations, not at the top: else one namespace's thousands of deferred
+// revocations, each back within a second, come back ahead of another
 // namespace's single one, which revocationShare exists to put first.
 func TestDeferredRevocationKeepsItsNamespaceRank(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	r := &AcsUserReconciler{share: newRevocationShare(func() time.Time { return now }), Now: func() time.Time { return now }}
-	for range 1000 { // a building offboarded
-		r.share.next("busy")
-	}
-	suspended := func(ns string) *seamv1alpha1.AcsUser {
-		return &seamv1alpha1.AcsUser{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "u"},
-			Spec: seamv1alpha1.AcsUserSpec{Suspended: true}, Status: seamv1alpha1.AcsUserStatus{IsSuspended: ptr.To(false)}}
-	}
+	clock := func() time.Time { return now }
+	users := &AcsUserReconciler{share: newRevocationShare(clock), Now: clock}
+	creds := &AcsCredentialReconciler{share: newRevocationShare(clock)}
 	deferred := &seam.DeferredError{Route: "/acs/users/suspend", Wait: time.Second}
-	busy, ok := r.deferred(deferred, suspended("busy"))
-	if !ok || busy.Priority == nil {
-		t.Fatalf("busy namespace: %+v, %v", busy, ok)
+	kinds := []struct {
+		revocation string
+		share      *revocationShare
+		// deferred defers a revocation (revoking) or a create in namespace ns.
+		deferred func(ns string, revoking bool) (ctrl.Result, bool)
+	}{
+		{"suspension", users.share, func(ns string, revoking bool) (ctrl.Result, bool) {
+			u := &seamv1alpha1.AcsUser{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "u"}}
+			if revoking {
+				u.Spec.Suspended, u.Status.IsSuspended = true, ptr.To(false)
+			}
+			return users.deferred(deferred, u)
+		}},
+		{"credential deletion", creds.share, func(ns string, revoking bool) (ctrl.Result, bool) {
+			c := &seamv1alpha1.AcsCredential{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "c"}}
+			if revoking {
+				c.DeletionTimestamp, c.Finalizers = &metav1.Time{Time: now}, []string{CredentialFinalizer}
+			}
+			return creds.deferred(deferred, c)
+		}},
 	}
-	quiet, _ := r.deferred(deferred, suspended("quiet"))
-	if quiet.Priority == nil || *busy.Priority >= *quiet.Priority {
-		t.Errorf("a busy namespace's deferred revocation at priority %d, a quiet one's at %d: the quiet one must come first", *busy.Priority, ptr.Deref(quiet.Priority, 0))
-	}
-	if *busy.Priority <= 0 {
-		t.Errorf("a deferred revocation at priority %d, not ahead of creates (0)", *busy.Priority)
-	}
-	if create, _ := r.deferred(deferred, &seamv1alpha1.AcsUser{}); create.Priority != nil {
-		t.Errorf("a deferred create got priority %d", *create.Priority)
-	}
-}
-
-// The same for an AcsCredential: a deletion deferred for want of a token comes
-// back at its namespace's rank among deletions, not at the top, where one
-// namespace's thousands of deleted credentials came back ahead of another
-// namespace's single one.
-func TestDeferredCredentialDeletionKeepsItsNamespaceRank(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	r := &AcsCredentialReconciler{share: newRevocationShare(func() time.Time { return now })}
-	for range 1000 { // a building's key cards deleted
-		r.share.next("busy")
-	}
-	deleting := func(ns string) *seamv1alpha1.AcsCredential {
-		return &seamv1alpha1.AcsCredential{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "c",
-			DeletionTimestamp: &metav1.Time{Time: now}, Finalizers: []string{CredentialFinalizer}}}
-	}
-	deferred := &seam.DeferredError{Route: "/acs/credentials/delete", Wait: time.Second}
-	busy, ok := r.deferred(deferred, deleting("busy"))
-	if !ok || busy.Priority == nil {
-		t.Fatalf("busy namespace: %+v, %v", busy, ok)
-	}
-	quiet, _ := r.deferred(deferred, deleting("quiet"))
-	if quiet.Priority == nil || *busy.Priority >= *quiet.Priority {
-		t.Errorf("a busy namespace's deferred deletion at priority %d, a quiet one's at %d: the quiet one must come first", *busy.Priority, ptr.Deref(quiet.Priority, 0))
-	}
-	if *busy.Priority <= 0 {
-		t.Errorf("a deferred deletion at priority %d, not ahead of creates (0)", *busy.Priority)
-	}
-	if create, _ := r.deferred(deferred, &seamv1alpha1.AcsCredential{}); create.Priority != nil {
-		t.Errorf("a deferred create got priority %d", *create.Priority)
+	for _, k := range kinds {
+		for range 1000 { // a building offboarded
+			k.share.next("busy")
+		}
+		busy, ok := k.deferred("busy", true)
+		if !ok || busy.Priority == nil {
+			t.Fatalf("%s, busy namespace: %+v, %v", k.revocation, busy, ok)
+		}
+		quiet, _ := k.deferred("quiet", true)
+		if quiet.Priority == nil || *busy.Priority >= *quiet.Priority {
+			t.Errorf("a busy namespace's deferred %s at priority %d, a quiet one's at %d: the quiet one must come first", k.revocation, *busy.Priority, ptr.Deref(quiet.Priority, 0))
+		}
+		if *busy.Priority <= 0 {
+			t.Errorf("a deferred %s at priority %d, not ahead of creates (0)", k.revocation, *busy.Priority)
+		}
+		if create, _ := k.deferred("busy", false); create.Priority != nil {
+			t.Errorf("%s: a deferred create got priority %d", k.revocation, *create.Priority)
+		}
 	}
 }
