@@ -50,9 +50,9 @@ type AcsCredentialReconciler struct {
 	SeamBudget    time.Duration
 	Now           func() time.Time
 
-	// share ranks deletions between namespaces (revocationShare): the watch
-	// handler ranks new ones with it, deferred ones come back ranked by it.
-	share *revocationShare
+	// ranks ranks work between namespaces (queueRanks): the watch handler's, a
+	// deferred call's when it is queued again, and a resync's.
+	ranks *queueRanks
 }
 
 // +kubebuilder:rbac:groups=seam.acs-operator.io,resources=acscredentials,verbs=get;list;watch;update;patch;delete
@@ -85,6 +85,7 @@ func (r *AcsCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 			fresh.Status = base.Status
 			result, err = patchStatusFrom(ctx, r.Client, cred, fresh, result, err)
 		}
+		result = r.ranks.rankResync(result, cred.Namespace)
 	}()
 	seamCtx, cancel := context.WithTimeout(ctx, r.SeamBudget)
 	defer cancel()

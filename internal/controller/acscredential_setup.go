@@ -10,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -26,8 +25,8 @@ const (
 
 // SetupWithManager registers the indexes and watches of the AcsCredential controller.
 func (r *AcsCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	if r.share == nil {
-		r.share = newRevocationShare(time.Now)
+	if r.ranks == nil {
+		r.ranks = newQueueRanks(time.Now)
 	}
 	idx := mgr.GetFieldIndexer()
 	if err := indexField(ctx, mgr.GetCache(), &seamv1alpha1.AcsCredential{}, indexCredentialUser, inNamespace, func(o client.Object) []string {
@@ -53,9 +52,9 @@ func (r *AcsCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("acscredential").
-		Watches(&seamv1alpha1.AcsCredential{}, revokeFirst(r.share, nil), builder.WithPredicates(specOrAnnotationsOrDeletion())).
-		Watches(&seamv1alpha1.AcsUser{}, handler.EnqueueRequestsFromMapFunc(r.credentialsOfUser)).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.credentialsOfSecret),
+		Watches(&seamv1alpha1.AcsCredential{}, revokeFirst(r.ranks, nil), builder.WithPredicates(specOrAnnotationsOrDeletion())).
+		Watches(&seamv1alpha1.AcsUser{}, rankedMap(r.ranks, r.credentialsOfUser)).
+		Watches(&corev1.Secret{}, rankedMap(r.ranks, r.credentialsOfSecret),
 			builder.OnlyMetadata, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
@@ -63,7 +62,7 @@ func (r *AcsCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 			UsePriorityQueue:        ptr.To(true),
 		})
 	if r.Events != nil {
-		b = wakeOnEvents(b, r.Events.credentials, r.Events.revokedCredentials)
+		b = wakeOnEvents(b, r.ranks, r.Events.credentials, r.Events.revokedCredentials)
 	}
 	return b.Complete(r)
 }

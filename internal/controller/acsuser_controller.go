@@ -58,9 +58,9 @@ type AcsUserReconciler struct {
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 
-	// share ranks revocations between namespaces (revocationShare): the watch
-	// handler's, and a deferred revocation's when it is queued again.
-	share *revocationShare
+	// ranks ranks work between namespaces (queueRanks): the watch handler's, a
+	// deferred call's when it is queued again, and a resync's.
+	ranks *queueRanks
 
 	// revoked is, per object UID, the generation a revocation was last sent for: a
 	// cached status older than that write must not make knownRevocations send it
@@ -97,6 +97,7 @@ func (r *AcsUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 			result, err = res, nil // a Seam call deferred on a path that did not report it
 		}
 		result, err = r.patchStatus(ctx, u, before, result, err)
+		result = r.ranks.rankResync(result, u.Namespace)
 	}()
 	seamCtx, cancel := context.WithTimeout(ctx, r.SeamBudget)
 	defer cancel()

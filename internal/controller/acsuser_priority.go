@@ -21,32 +21,37 @@ import (
 
 // Queue priorities. Taking access away is urgent: a revocation (suspend, removal from
 // a group, deletion) must not wait behind thousands of creates, and resyncs wait behind
-// everything a person asked for.
+// everything a person asked for in their namespace. queueRanks lowers each by how much
+// its namespace queued lately, so no namespace's flood holds back another's work.
 const (
 	priorityRevoke = 100
 	// priorityConfirm is the read that confirms writes a second after they were
-	// sent: below every revocation (revocationShare ranks them down to
-	// priorityRevoke-maxDemotion), above creates.
+	// sent: below every revocation (ranked down to priorityRevoke-maxDemotion),
+	// above all other work.
 	priorityConfirm = priorityRevoke - maxDemotion - 1
-	priorityResync  = handler.LowPriority
+	// priorityWork is a quiet namespace's create, grant or event: ranked down to
+	// priorityWork-maxDemotion, and its resyncs one lower.
+	priorityWork = 0
+	// priorityResync marks the result of a reconcile that comes back for a
+	// resync; Reconcile replaces it with the object's namespace's rank
+	// (queueRanks.resync).
+	priorityResync = handler.LowPriority
 )
 
 // revokeFirst enqueues AcsUser and AcsCredential events, revocations ahead of
-// everything else, and a namespace's ahead of those of namespaces that queued
-// more lately (share); forget, if set, gets the UID of each object deleted.
-func revokeFirst(share *revocationShare, forget func(types.UID)) handler.TypedEventHandler[client.Object, reconcile.Request] {
+// everything else, each ranked in its namespace (ranks); forget, if set, gets the
+// UID of each object deleted.
+func revokeFirst(ranks *queueRanks, forget func(types.UID)) handler.TypedEventHandler[client.Object, reconcile.Request] {
 	return handler.TypedFuncs[client.Object, reconcile.Request]{
 		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			q.Add(requestFor(e.Object))
+			addRanked(q, requestFor(e.Object), ranks.workItem)
 		},
 		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			req := requestFor(e.ObjectNew)
-			pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request])
-			if !ok || !isRevocation(e.ObjectOld, e.ObjectNew) {
-				q.Add(req)
-				return
+			rank := ranks.workItem
+			if isRevocation(e.ObjectOld, e.ObjectNew) {
+				rank = ranks.revocation
 			}
-			pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(share.next(req.Namespace))}, req)
+			addRanked(q, requestFor(e.ObjectNew), rank)
 		},
 		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			// Gone: nothing to reconcile (a finalizer keeps every object whose
@@ -56,9 +61,20 @@ func revokeFirst(share *revocationShare, forget func(types.UID)) handler.TypedEv
 			}
 		},
 		GenericFunc: func(_ context.Context, e event.TypedGenericEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			q.Add(requestFor(e.Object))
+			addRanked(q, requestFor(e.Object), ranks.workItem)
 		},
 	}
+}
+
+// addRanked adds req at the priority rank gives its namespace (a plain Add on a
+// queue without priorities).
+func addRanked(q workqueue.TypedRateLimitingInterface[reconcile.Request], req reconcile.Request, rank func(ns string) int) {
+	pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request])
+	if !ok {
+		q.Add(req)
+		return
+	}
+	pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(rank(req.Namespace))}, req)
 }
 
 func requestFor(o client.Object) reconcile.Request {
@@ -100,21 +116,50 @@ func isRevocation(oldObj, newObj client.Object) bool {
 	return o.Spec.ManagementPolicy == seamv1alpha1.ManagementPolicyObserveOnly && n.Spec.ManagementPolicy != o.Spec.ManagementPolicy
 }
 
-// wakeOnEvents adds the event router's queues to a controller: what an event
-// says was revoked goes ahead of everything else, the rest ahead of resyncs.
-func wakeOnEvents(b *builder.TypedBuilder[reconcile.Request], queue, revoked chan event.GenericEvent) *builder.TypedBuilder[reconcile.Request] {
-	return b.WatchesRawSource(source.Channel(queue, enqueueWithPriority(nil))).
-		WatchesRawSource(source.Channel(revoked, enqueueWithPriority(ptr.To(priorityRevoke))))
+// rankedMap enqueues the objects mapFn maps an event's object to (a connection's
+// users, a Secret's credentials), each as its namespace's work: a connection
+// edited under 10,000 users queues them ranked, not ahead of another namespace's
+// work. The old and the new object of an update may map to the same objects:
+// each is queued and counted once.
+func rankedMap(ranks *queueRanks, mapFn handler.MapFunc) handler.TypedEventHandler[client.Object, reconcile.Request] {
+	add := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], objs ...client.Object) {
+		seen := map[reconcile.Request]bool{}
+		for _, o := range objs {
+			for _, req := range mapFn(ctx, o) {
+				if !seen[req] {
+					seen[req] = true
+					addRanked(q, req, ranks.workItem)
+				}
+			}
+		}
+	}
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: func(ctx context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, q, e.Object)
+		},
+		UpdateFunc: func(ctx context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, q, e.ObjectOld, e.ObjectNew)
+		},
+		DeleteFunc: func(ctx context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, q, e.Object)
+		},
+		GenericFunc: func(ctx context.Context, e event.TypedGenericEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(ctx, q, e.Object)
+		},
+	}
 }
 
-func enqueueWithPriority(priority *int) handler.TypedEventHandler[client.Object, reconcile.Request] {
+// wakeOnEvents adds the event router's queues to a controller: what an event
+// concerns is queued as its namespace's work, or as a revocation.
+func wakeOnEvents(b *builder.TypedBuilder[reconcile.Request], ranks *queueRanks, queue, revoked chan event.GenericEvent) *builder.TypedBuilder[reconcile.Request] {
+	return b.WatchesRawSource(source.Channel(queue, enqueueRanked(ranks.workItem))).
+		WatchesRawSource(source.Channel(revoked, enqueueRanked(ranks.revocation)))
+}
+
+func enqueueRanked(rank func(ns string) int) handler.TypedEventHandler[client.Object, reconcile.Request] {
 	return handler.TypedFuncs[client.Object, reconcile.Request]{
 		GenericFunc: func(_ context.Context, e event.TypedGenericEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok && priority != nil {
-				pq.AddWithOpts(priorityqueue.AddOpts{Priority: priority}, requestFor(e.Object))
-				return
-			}
-			q.Add(requestFor(e.Object))
+			addRanked(q, requestFor(e.Object), rank)
 		},
 	}
 }
@@ -123,11 +168,11 @@ func enqueueWithPriority(priority *int) handler.TypedEventHandler[client.Object,
 // what this process kept of an object once it is gone: release does so when the
 // operator removes its finalizer, this when someone else did (by hand, or a
 // namespace force-deleted), else a long-running manager keeps an entry per
-// deleted object. It ranks revocations with the share the reconciler ranks its
-// deferred ones with.
+// deleted object. It ranks work with the ranks the reconciler ranks its deferred
+// work and its resyncs with.
 func (r *AcsUserReconciler) watchHandler() handler.TypedEventHandler[client.Object, reconcile.Request] {
-	if r.share == nil {
-		r.share = newRevocationShare(time.Now)
+	if r.ranks == nil {
+		r.ranks = newQueueRanks(time.Now)
 	}
-	return revokeFirst(r.share, r.forget)
+	return revokeFirst(r.ranks, r.forget)
 }

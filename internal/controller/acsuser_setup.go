@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -49,6 +48,9 @@ type Options struct {
 
 // SetupWithManager registers the indexes, watches and rate limiter of the AcsUser controller.
 func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	if r.ranks == nil {
+		r.ranks = newQueueRanks(time.Now)
+	}
 	if err := indexField(ctx, mgr.GetCache(), &seamv1alpha1.AcsUser{}, indexAcsUserID, allNamespaces, func(o client.Object) []string {
 		return claimedIDs(r.Signer, o.(*seamv1alpha1.AcsUser))
 	}); err != nil {
@@ -63,13 +65,13 @@ func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("acsuser").
 		Watches(&seamv1alpha1.AcsUser{}, r.watchHandler(), builder.WithPredicates(specOrAnnotationsOrDeletion())).
-		Watches(&seamv1alpha1.SeamConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOfConnection),
+		Watches(&seamv1alpha1.SeamConnection{}, rankedMap(r.ranks, r.usersOfConnection),
 			builder.WithPredicates(specChangedOrBecameReady())).
-		Watches(&seamv1alpha1.ClusterSeamConnection{}, handler.EnqueueRequestsFromMapFunc(r.usersOfConnection),
+		Watches(&seamv1alpha1.ClusterSeamConnection{}, rankedMap(r.ranks, r.usersOfConnection),
 			builder.WithPredicates(specChangedOrBecameReady())).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.usersOfSecret),
+		Watches(&corev1.Secret{}, rankedMap(r.ranks, r.usersOfSecret),
 			builder.OnlyMetadata, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.clusterConnectionUsersIn),
+		Watches(&corev1.Namespace{}, rankedMap(r.ranks, r.clusterConnectionUsersIn),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
@@ -77,7 +79,7 @@ func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 			UsePriorityQueue:        ptr.To(true),
 		})
 	if r.Events != nil {
-		b = wakeOnEvents(b, r.Events.users, r.Events.revokedUsers)
+		b = wakeOnEvents(b, r.ranks, r.Events.users, r.Events.revokedUsers)
 	}
 	return b.Complete(r)
 }

@@ -33,9 +33,9 @@ const workerWait = 2 * time.Second
 
 // deferral is the requeue of a reconcile whose Seam call its connection could not
 // take within workerWait (seam.ErrDeferred: nothing was sent). The object comes
-// back when the connection can take it, at no priority (deferredRevocation ranks a
-// revocation); nothing is reported, since nothing failed (a condition that flipped
-// at every pause would flap), and the worker moves on to the next object.
+// back when the connection can take it (deferredRanked gives it its priority);
+// nothing is reported, since nothing failed (a condition that flipped at every
+// pause would flap), and the worker moves on to the next object.
 func deferral(err error) (ctrl.Result, bool) {
 	var deferred *seam.DeferredError
 	if !errors.As(err, &deferred) {
@@ -135,24 +135,29 @@ func describeAPIError(err error) string {
 	return msg
 }
 
-// deferredRevocation is deferral for a reconcile that may be revoking (an AcsUser
-// with a revocation pending, an AcsCredential being deleted): a revocation comes
-// back at its namespace's rank among revocations (revocationShare), counted as
-// one more of that namespace's, as the watch handler ranks a new one. At
-// priorityRevoke, one namespace's thousands of deferred revocations, each back
-// within a second, came back ahead of another namespace's single one.
-func deferredRevocation(err error, share *revocationShare, namespace string, revoking bool) (ctrl.Result, bool) {
+// deferredRanked is deferral ranked in the object's namespace (queueRanks), counted
+// as one more of that namespace's, as the watch handler ranks new work: a
+// revocation (an AcsUser with one pending, an AcsCredential being deleted) among
+// revocations, anything else among the rest. At one fixed priority, one
+// namespace's thousands of deferred calls, each back within a second, came back
+// ahead of another namespace's single one.
+func deferredRanked(err error, ranks *queueRanks, namespace string, revoking bool) (ctrl.Result, bool) {
 	res, ok := deferral(err)
-	if ok && revoking {
-		res.Priority = ptr.To(share.next(namespace))
+	if !ok {
+		return res, false
 	}
-	return res, ok
+	rank := ranks.workItem
+	if revoking {
+		rank = ranks.revocation
+	}
+	res.Priority = ptr.To(rank(namespace))
+	return res, true
 }
 
 func (r *AcsUserReconciler) deferred(err error, u *seamv1alpha1.AcsUser) (ctrl.Result, bool) {
-	return deferredRevocation(err, r.share, u.Namespace, revocationPending(u, r.now()))
+	return deferredRanked(err, r.ranks, u.Namespace, revocationPending(u, r.now()))
 }
 
 func (r *AcsCredentialReconciler) deferred(err error, cred *seamv1alpha1.AcsCredential) (ctrl.Result, bool) {
-	return deferredRevocation(err, r.share, cred.Namespace, !cred.DeletionTimestamp.IsZero())
+	return deferredRanked(err, r.ranks, cred.Namespace, !cred.DeletionTimestamp.IsZero())
 }

@@ -132,23 +132,23 @@ func TestDeferral(t *testing.T) {
 func TestDeferredRevocationKeepsItsNamespaceRank(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	users := &AcsUserReconciler{share: newRevocationShare(clock), Now: clock}
-	creds := &AcsCredentialReconciler{share: newRevocationShare(clock)}
+	users := &AcsUserReconciler{ranks: newQueueRanks(clock), Now: clock}
+	creds := &AcsCredentialReconciler{ranks: newQueueRanks(clock)}
 	deferred := &seam.DeferredError{Route: "/acs/users/suspend", Wait: time.Second}
 	kinds := []struct {
 		revocation string
-		share      *revocationShare
+		ranks      *queueRanks
 		// deferred defers a revocation (revoking) or a create in namespace ns.
 		deferred func(ns string, revoking bool) (ctrl.Result, bool)
 	}{
-		{"suspension", users.share, func(ns string, revoking bool) (ctrl.Result, bool) {
+		{"suspension", users.ranks, func(ns string, revoking bool) (ctrl.Result, bool) {
 			u := &seamv1alpha1.AcsUser{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "u"}}
 			if revoking {
 				u.Spec.Suspended, u.Status.IsSuspended = true, ptr.To(false)
 			}
 			return users.deferred(deferred, u)
 		}},
-		{"credential deletion", creds.share, func(ns string, revoking bool) (ctrl.Result, bool) {
+		{"credential deletion", creds.ranks, func(ns string, revoking bool) (ctrl.Result, bool) {
 			c := &seamv1alpha1.AcsCredential{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "c"}}
 			if revoking {
 				c.DeletionTimestamp, c.Finalizers = &metav1.Time{Time: now}, []string{CredentialFinalizer}
@@ -158,7 +158,7 @@ func TestDeferredRevocationKeepsItsNamespaceRank(t *testing.T) {
 	}
 	for _, k := range kinds {
 		for range 1000 { // a building offboarded
-			k.share.next("busy")
+			k.ranks.revocation("busy")
 		}
 		busy, ok := k.deferred("busy", true)
 		if !ok || busy.Priority == nil {
@@ -171,8 +171,8 @@ func TestDeferredRevocationKeepsItsNamespaceRank(t *testing.T) {
 		if *busy.Priority <= 0 {
 			t.Errorf("a deferred %s at priority %d, not ahead of creates (0)", k.revocation, *busy.Priority)
 		}
-		if create, _ := k.deferred("busy", false); create.Priority != nil {
-			t.Errorf("%s: a deferred create got priority %d", k.revocation, *create.Priority)
+		if create, _ := k.deferred("busy", false); create.Priority == nil || *create.Priority > priorityWork {
+			t.Errorf("%s: a deferred create at priority %v, not ranked among the work under revocations", k.revocation, ptr.Deref(create.Priority, 0))
 		}
 	}
 }

@@ -154,3 +154,33 @@ var _ = Describe("One tenant's flood of revocations", func() {
 			"the flood must still be draining for this test to mean anything")
 	})
 })
+
+var _ = Describe("One tenant's flood of creates", func() {
+	It("does not queue another tenant's new user, or the check that takes back a console grant, behind it", func() {
+		flood, calm := twoTenants(floodTenantNamespace, calmTenantNamespace, managerOptions{})
+		calm.newAcsUser("resident", func(s *seamv1alpha1.AcsUserSpec) { s.Suspended = true })
+		flood.newAcsUser("first")
+		resident := calm.waitReady("resident")
+		flood.waitReady("first")
+
+		By("the flooding tenant's connection slowed to 2 calls a second, and 40 users created at once")
+		flood.setRateLimit(2, 1)
+		Eventually(func() bool { return connChecked(flood) }).Should(BeTrue())
+		for i := range 40 {
+			flood.newAcsUser(fmt.Sprintf("onboarded-%02d", i))
+		}
+		Eventually(func() int { return flood.received("/acs/users/create") }).Should(BeNumerically(">=", 2))
+
+		By("the calm tenant's new user is created ahead of the flood's queue")
+		calm.newAcsUser("newcomer")
+		Eventually(func() int { return calm.received("/acs/users/create") }, 5*time.Second).Should(Equal(2),
+			"another tenant's new user waited for the flood, sent at its connection's 2 calls a second")
+
+		By("a person lifts the calm tenant's suspension in the Seam console: the next resync suspends the user again")
+		calm.consoleChange(resident.Status.AcsUserID, map[string]any{"is_suspended": false})
+		Eventually(func() bool { return calm.remote("resident").IsSuspended }, 3*resyncPeriod).Should(BeTrue(),
+			"another tenant's drift check waited for the flood")
+		Expect(flood.received("/acs/users/create")).To(BeNumerically("<", 41),
+			"the flood must still be draining for this test to mean anything")
+	})
+})

@@ -55,16 +55,20 @@ const (
 	// tenant's Seam that stops answering its connection check, and another's.
 	hangingCheckNamespace = "isolated-hanging-check"
 	quickCheckNamespace   = "isolated-quick-check"
-	operatorNamespace     = "acs-operator-system"
-	resyncPeriod          = 3 * time.Second
-	createGrace           = 3 * time.Second
-	createTimeout         = 5 * time.Second
+	// floodTenantNamespace and calmTenantNamespace share a fifth: one tenant's
+	// flood of creates and another's new user and drift check.
+	floodTenantNamespace = "isolated-flood-tenant"
+	calmTenantNamespace  = "isolated-calm-tenant"
+	operatorNamespace    = "acs-operator-system"
+	resyncPeriod         = 3 * time.Second
+	createGrace          = 3 * time.Second
+	createTimeout        = 5 * time.Second
 )
 
 // ownManagerNamespaces are the isolated namespaces: their specs stop and start
 // their own managers.
 var ownManagerNamespaces = []string{isolatedNamespace, lostStatusNamespace, pausedTenantNamespace, otherTenantNamespace, busyTenantNamespace, quietTenantNamespace,
-	pausedCheckNamespace, otherCheckNamespace, hangingCheckNamespace, quickCheckNamespace}
+	pausedCheckNamespace, otherCheckNamespace, hangingCheckNamespace, quickCheckNamespace, floodTenantNamespace, calmTenantNamespace}
 
 var (
 	cp        *framework.ControlPlane
