@@ -45,10 +45,13 @@ func (q *queueRanks) workItem(ns string) int {
 }
 
 // resync is the priority of a settled object's next resync: just under what its
-// namespace's next work item would get, not counted. So a namespace's resyncs wait
-// behind its own creates and grants, as they always did, but not behind another
-// namespace's flood of them: a console grant is taken back at the next resync
-// even while someone else onboards a building.
+// namespace's next work item would get when the resync is scheduled, not counted.
+// A resync scheduled while its namespace floods waits behind the flood; one
+// scheduled before goes ahead of any flood that starts meanwhile, its own
+// namespace's included. A console grant is then taken back at the next resync
+// even while a building is onboarded: checked against the system's snapshot, a
+// resync costs no Seam call unless something drifted, and the snapshot's pages a
+// few tokens a period.
 func (q *queueRanks) resync(ns string) int {
 	if q == nil {
 		return priorityWork - 1

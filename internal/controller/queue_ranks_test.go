@@ -61,8 +61,8 @@ func TestRevocationShare(t *testing.T) {
 
 // A namespace onboarding a building ranks its creates under a quiet namespace's
 // one, and under the quiet namespace's resyncs: a console grant there is taken
-// back at its next resync, not after the flood. Its own resyncs wait behind its
-// own creates, as everyone's do behind their own.
+// back at its next resync, not after the flood. A resync the flooding namespace
+// schedules during its flood waits behind it.
 func TestQueueRanksResyncs(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	q := newQueueRanks(func() time.Time { return now })
