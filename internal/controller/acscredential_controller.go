@@ -51,8 +51,10 @@ type AcsCredentialReconciler struct {
 	Now           func() time.Time
 
 	// ranks ranks work between namespaces (queueRanks): the watch handler's, a
-	// deferred call's when it is queued again, and a resync's.
-	ranks *queueRanks
+	// deferred call's when it is queued again, and a resync's when it is due
+	// (resyncs).
+	ranks   *queueRanks
+	resyncs *resyncTimer
 }
 
 // +kubebuilder:rbac:groups=seam.acs-operator.io,resources=acscredentials,verbs=get;list;watch;update;patch;delete
@@ -85,7 +87,7 @@ func (r *AcsCredentialReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 			fresh.Status = base.Status
 			result, err = patchStatusFrom(ctx, r.Client, cred, fresh, result, err)
 		}
-		result = r.ranks.rankResync(result, cred.Namespace)
+		result = r.resyncs.take(result, err, req)
 	}()
 	seamCtx, cancel := context.WithTimeout(ctx, r.SeamBudget)
 	defer cancel()

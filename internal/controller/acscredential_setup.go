@@ -64,6 +64,11 @@ func (r *AcsCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	if r.Events != nil {
 		b = wakeOnEvents(b, r.ranks, r.Events.credentials, r.Events.revokedCredentials)
 	}
+	r.resyncs = newResyncTimer() // one per manager: a timer stops with the manager that ran it
+	b, err := resyncWhenDue(mgr, b, r.ranks, r.resyncs)
+	if err != nil {
+		return err
+	}
 	return b.Complete(r)
 }
 

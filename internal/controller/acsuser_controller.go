@@ -59,8 +59,10 @@ type AcsUserReconciler struct {
 	Now func() time.Time
 
 	// ranks ranks work between namespaces (queueRanks): the watch handler's, a
-	// deferred call's when it is queued again, and a resync's.
-	ranks *queueRanks
+	// deferred call's when it is queued again, and a resync's when it is due
+	// (resyncs).
+	ranks   *queueRanks
+	resyncs *resyncTimer
 
 	// revoked is, per object UID, the generation a revocation was last sent for: a
 	// cached status older than that write must not make knownRevocations send it
@@ -97,7 +99,7 @@ func (r *AcsUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 			result, err = res, nil // a Seam call deferred on a path that did not report it
 		}
 		result, err = r.patchStatus(ctx, u, before, result, err)
-		result = r.ranks.rankResync(result, u.Namespace)
+		result = r.resyncs.take(result, err, req)
 	}()
 	seamCtx, cancel := context.WithTimeout(ctx, r.SeamBudget)
 	defer cancel()

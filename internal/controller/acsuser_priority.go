@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -33,8 +34,8 @@ const (
 	// priorityWork-maxDemotion, and its resyncs one lower.
 	priorityWork = 0
 	// priorityResync marks the result of a reconcile that comes back for a
-	// resync; Reconcile replaces it with the object's namespace's rank
-	// (queueRanks.resync).
+	// resync: Reconcile hands it to its resyncTimer, which queues it when due at
+	// its namespace's rank (queueRanks.resync).
 	priorityResync = handler.LowPriority
 )
 
@@ -154,6 +155,15 @@ func rankedMap(ranks *queueRanks, mapFn handler.MapFunc) handler.TypedEventHandl
 func wakeOnEvents(b *builder.TypedBuilder[reconcile.Request], ranks *queueRanks, queue, revoked chan event.GenericEvent) *builder.TypedBuilder[reconcile.Request] {
 	return b.WatchesRawSource(source.Channel(queue, enqueueRanked(ranks.workItem))).
 		WatchesRawSource(source.Channel(revoked, enqueueRanked(ranks.revocation)))
+}
+
+// resyncWhenDue adds t to the manager and its due resyncs to a controller, each
+// ranked as its namespace's resync when it is due.
+func resyncWhenDue(mgr manager.Manager, b *builder.TypedBuilder[reconcile.Request], ranks *queueRanks, t *resyncTimer) (*builder.TypedBuilder[reconcile.Request], error) {
+	if err := mgr.Add(t); err != nil {
+		return nil, err
+	}
+	return b.WatchesRawSource(source.Channel(t.due, enqueueRanked(ranks.resync))), nil
 }
 
 func enqueueRanked(rank func(ns string) int) handler.TypedEventHandler[client.Object, reconcile.Request] {

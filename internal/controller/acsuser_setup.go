@@ -81,6 +81,11 @@ func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	if r.Events != nil {
 		b = wakeOnEvents(b, r.ranks, r.Events.users, r.Events.revokedUsers)
 	}
+	r.resyncs = newResyncTimer() // one per manager: a timer stops with the manager that ran it
+	b, err := resyncWhenDue(mgr, b, r.ranks, r.resyncs)
+	if err != nil {
+		return err
+	}
 	return b.Complete(r)
 }
 

@@ -4,9 +4,6 @@ import (
 	"math"
 	"sync"
 	"time"
-
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 // queueRanks ranks a controller's work between namespaces, revocations and the
@@ -44,29 +41,16 @@ func (q *queueRanks) workItem(ns string) int {
 	return q.work.next(ns)
 }
 
-// resync is the priority of a settled object's next resync: just under what its
-// namespace's next work item would get when the resync is scheduled, not counted.
-// A resync scheduled while its namespace floods waits behind the flood; one
-// scheduled before goes ahead of any flood that starts meanwhile, its own
-// namespace's included. A console grant is then taken back at the next resync
-// even while a building is onboarded: checked against the system's snapshot, a
-// resync costs no Seam call unless something drifted, and the snapshot's pages a
-// few tokens a period.
+// resync is the priority of a settled object's resync that is due now
+// (resyncTimer): just under what its namespace's next work item would get, not
+// counted. It waits behind its own namespace's flood, but not behind another's: a
+// console grant is taken back at the next resync even while someone else onboards
+// a building.
 func (q *queueRanks) resync(ns string) int {
 	if q == nil {
 		return priorityWork - 1
 	}
 	return q.work.peek(ns) - 1
-}
-
-// rankResync gives a reconcile's result marked priorityResync its namespace's
-// resync rank: the rank is read when the reconcile ends, the one place every
-// path that comes back for a resync goes through.
-func (q *queueRanks) rankResync(res ctrl.Result, ns string) ctrl.Result {
-	if res.Priority != nil && *res.Priority == priorityResync {
-		res.Priority = ptr.To(q.resync(ns))
-	}
-	return res
 }
 
 // namespaceShare ranks one kind of work between namespaces: the first item of a

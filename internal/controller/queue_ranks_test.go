@@ -1,9 +1,12 @@
 package controller
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 )
@@ -61,8 +64,8 @@ func TestRevocationShare(t *testing.T) {
 
 // A namespace onboarding a building ranks its creates under a quiet namespace's
 // one, and under the quiet namespace's resyncs: a console grant there is taken
-// back at its next resync, not after the flood. A resync the flooding namespace
-// schedules during its flood waits behind it.
+// back at its next resync, not after the flood. A resync of the flooding
+// namespace due during its flood waits behind it.
 func TestQueueRanksResyncs(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	q := newQueueRanks(func() time.Time { return now })
@@ -82,13 +85,43 @@ func TestQueueRanksResyncs(t *testing.T) {
 	if q.resync("flood"); q.workItem("flood") != flood {
 		t.Errorf("a resync counted as the namespace's work")
 	}
-	if r := q.rankResync(ctrl.Result{Priority: ptr.To(priorityResync)}, "calm"); r.Priority == nil || *r.Priority != q.resync("calm") {
-		t.Errorf("rankResync left %v", r.Priority)
-	}
-	if r := q.rankResync(ctrl.Result{Priority: ptr.To(priorityConfirm)}, "calm"); *r.Priority != priorityConfirm {
-		t.Errorf("rankResync changed a confirmation's priority to %d", *r.Priority)
-	}
 	if r := q.revocation("flood"); r <= priorityConfirm {
 		t.Errorf("a revocation at %d, under a confirmation (%d)", r, priorityConfirm)
+	}
+}
+
+// A resync a reconcile asks for is held by the timer and handed to the
+// controller when due; any other result, and an error's retry, are left to the
+// controller's queue.
+func TestResyncTimer(t *testing.T) {
+	timer := newResyncTimer()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { _ = timer.Start(ctx) }()
+	req := ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "calm", Name: "resident"}}
+
+	resync := ctrl.Result{RequeueAfter: time.Millisecond, Priority: ptr.To(priorityResync)}
+	if got := timer.take(resync, nil, req); got != (ctrl.Result{}) {
+		t.Errorf("a resync was left to the controller's queue: %+v", got)
+	}
+	select {
+	case e := <-timer.due:
+		if e.Object.GetNamespace() != "calm" || e.Object.GetName() != "resident" {
+			t.Errorf("the timer handed over %s/%s", e.Object.GetNamespace(), e.Object.GetName())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the resync was never handed to the controller")
+	}
+
+	confirm := ctrl.Result{RequeueAfter: time.Second, Priority: ptr.To(priorityConfirm)}
+	if got := timer.take(confirm, nil, req); got != confirm {
+		t.Errorf("a confirmation's requeue was taken: %+v", got)
+	}
+	if got := timer.take(resync, errors.New("boom"), req); got != resync {
+		t.Errorf("the result of a failed reconcile was taken: %+v", got)
+	}
+	var none *resyncTimer
+	if got := none.take(resync, nil, req); got != resync {
+		t.Errorf("a nil timer took the resync: %+v", got)
 	}
 }
