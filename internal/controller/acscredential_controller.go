@@ -50,9 +50,9 @@ type AcsCredentialReconciler struct {
 	SeamBudget    time.Duration
 	Now           func() time.Time
 
-	// ranks ranks work between namespaces (queueRanks): the watch handler's, a
-	// deferred call's when it is queued again, and a resync's when it is due
-	// (resyncs).
+	// ranks orders work between namespaces (queueRanks): what the watches
+	// queue, a deferred call queued again, and a resync when resyncs hands it
+	// over, due.
 	ranks   *queueRanks
 	resyncs *resyncTimer
 }

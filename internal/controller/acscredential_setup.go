@@ -64,8 +64,8 @@ func (r *AcsCredentialReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	if r.Events != nil {
 		b = wakeOnEvents(b, r.ranks, r.Events.credentials, r.Events.revokedCredentials)
 	}
-	r.resyncs = newResyncTimer() // one per manager: a timer stops with the manager that ran it
-	b, err := resyncWhenDue(mgr, b, r.ranks, r.resyncs)
+	b, resyncs, err := resyncWhenDue(mgr, b, r.ranks)
+	r.resyncs = resyncs
 	if err != nil {
 		return err
 	}

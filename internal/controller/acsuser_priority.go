@@ -157,13 +157,15 @@ func wakeOnEvents(b *builder.TypedBuilder[reconcile.Request], ranks *queueRanks,
 		WatchesRawSource(source.Channel(revoked, enqueueRanked(ranks.revocation)))
 }
 
-// resyncWhenDue adds t to the manager and its due resyncs to a controller, each
+// resyncWhenDue makes a controller's resyncTimer, one per manager (a timer stops
+// with the manager that ran it), and adds its due resyncs to the controller, each
 // ranked as its namespace's resync when it is due.
-func resyncWhenDue(mgr manager.Manager, b *builder.TypedBuilder[reconcile.Request], ranks *queueRanks, t *resyncTimer) (*builder.TypedBuilder[reconcile.Request], error) {
+func resyncWhenDue(mgr manager.Manager, b *builder.TypedBuilder[reconcile.Request], ranks *queueRanks) (*builder.TypedBuilder[reconcile.Request], *resyncTimer, error) {
+	t := newResyncTimer()
 	if err := mgr.Add(t); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return b.WatchesRawSource(source.Channel(t.due, enqueueRanked(ranks.resync))), nil
+	return b.WatchesRawSource(source.Channel(t.due, enqueueRanked(ranks.resync))), t, nil
 }
 
 func enqueueRanked(rank func(ns string) int) handler.TypedEventHandler[client.Object, reconcile.Request] {

@@ -81,8 +81,8 @@ func (r *AcsUserReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 	if r.Events != nil {
 		b = wakeOnEvents(b, r.ranks, r.Events.users, r.Events.revokedUsers)
 	}
-	r.resyncs = newResyncTimer() // one per manager: a timer stops with the manager that ran it
-	b, err := resyncWhenDue(mgr, b, r.ranks, r.resyncs)
+	b, resyncs, err := resyncWhenDue(mgr, b, r.ranks)
+	r.resyncs = resyncs
 	if err != nil {
 		return err
 	}

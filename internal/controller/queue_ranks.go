@@ -43,9 +43,10 @@ func (q *queueRanks) workItem(ns string) int {
 
 // resync is the priority of a settled object's resync that is due now
 // (resyncTimer): just under what its namespace's next work item would get, not
-// counted. It waits behind its own namespace's flood, but not behind another's: a
-// console grant is taken back at the next resync even while someone else onboards
-// a building.
+// counted. It waits behind its own namespace's flood while that is queued (as the
+// flood's count decays, a longer one has resyncs come due between its creates),
+// and never behind another's: a console grant is taken back at the next resync
+// even while someone else onboards a building.
 func (q *queueRanks) resync(ns string) int {
 	if q == nil {
 		return priorityWork - 1
