@@ -245,7 +245,7 @@ func (r *AcsCredentialReconciler) fail(ctx context.Context, cred *seamv1alpha1.A
 }
 
 func (r *AcsCredentialReconciler) resync() ctrl.Result {
-	return (&AcsUserReconciler{ResyncPeriod: r.ResyncPeriod}).resync()
+	return resyncAfter(r.ResyncPeriod)
 }
 
 func (r *AcsCredentialReconciler) now() time.Time {

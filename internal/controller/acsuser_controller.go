@@ -315,11 +315,15 @@ const snapshotRetry = 500 * time.Millisecond
 // writer of the object comes back (with the object as it is now).
 const conflictRetry = 500 * time.Millisecond
 
-// resync is when a settled user is read again to find drift: the period, jittered
-// so thousands of users created together do not all come back together.
-func (r *AcsUserReconciler) resync() ctrl.Result {
-	jitter := time.Duration(float64(r.ResyncPeriod) * (rand.Float64()*0.2 - 0.1))
-	return ctrl.Result{RequeueAfter: r.ResyncPeriod + jitter, Priority: ptr.To(priorityResync)}
+// resync is when a settled user is read again to find drift.
+func (r *AcsUserReconciler) resync() ctrl.Result { return resyncAfter(r.ResyncPeriod) }
+
+// resyncAfter is the next drift check of a settled object of either kind: the
+// period, jittered ±10% so thousands of objects created together do not all come
+// back together, at the resync priority (the resync timer holds it until due).
+func resyncAfter(period time.Duration) ctrl.Result {
+	jitter := time.Duration(float64(period) * (rand.Float64()*0.2 - 0.1))
+	return ctrl.Result{RequeueAfter: period + jitter, Priority: ptr.To(priorityResync)}
 }
 
 func (r *AcsUserReconciler) now() time.Time {
