@@ -13,6 +13,9 @@ type Priority int
 const (
 	// PriorityDefault is every call that grants, reads or creates.
 	PriorityDefault Priority = 0
+	// PrioritySharedRead is a read whose answer every reconcile of a system
+	// shares (its snapshot): ahead of the calls made for one object each.
+	PrioritySharedRead Priority = 5
 	// PriorityRevoke is a call that takes access away (suspend, removal from a
 	// group, a narrower schedule, delete), or a read on the way to one.
 	PriorityRevoke Priority = 10
@@ -25,7 +28,16 @@ func WithPriority(ctx context.Context, p Priority) context.Context {
 	return context.WithValue(ctx, priorityKey{}, p)
 }
 
-func priorityOf(ctx context.Context) Priority {
+// AtLeast marks the calls made with ctx p, unless ctx is already more urgent.
+func AtLeast(ctx context.Context, p Priority) context.Context {
+	if PriorityOf(ctx) >= p {
+		return ctx
+	}
+	return WithPriority(ctx, p)
+}
+
+// PriorityOf is the priority the calls made with ctx wait at.
+func PriorityOf(ctx context.Context) Priority {
 	p, _ := ctx.Value(priorityKey{}).(Priority)
 	return p
 }
@@ -580,7 +592,7 @@ func topBurst(burst float64) float64 { return max(1, burst*headroom) }
 // or earlier waiter has had one, or ctx ends.
 func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
 	l.mu.Lock()
-	w := &waiter{priority: priorityOf(ctx), seq: l.seq}
+	w := &waiter{priority: PriorityOf(ctx), seq: l.seq}
 	if d := l.delayFor(w.priority); overBudget(ctx, d) {
 		// Past the caller's wait budget, the head of the queue's too: at a rate
 		// under a call per budget, a deferred caller comes back when its token
@@ -623,7 +635,7 @@ func (l *AdaptiveLimiter) Wait(ctx context.Context) error {
 func (l *AdaptiveLimiter) Delay(ctx context.Context) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.delayFor(priorityOf(ctx))
+	return l.delayFor(PriorityOf(ctx))
 }
 
 // delayFor is how long a waiter of priority p joining now would wait for its

@@ -176,6 +176,9 @@ func (c *Cache) read(ctx context.Context, system string, lister Lister, prev *Sn
 	if prev == nil {
 		prev = &Snapshot{}
 	}
+	// Every reconcile of the system waits for this read: its calls go ahead of
+	// the connection's queue of creates and grants, each for one object.
+	ctx = seam.AtLeast(ctx, seam.PrioritySharedRead)
 	started := c.now()
 	s := &Snapshot{FetchedAt: started, users: make(map[string]*seam.AcsUser, len(prev.users))}
 	var shared sharedStrings

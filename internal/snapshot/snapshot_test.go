@@ -248,3 +248,52 @@ func TestRefreshKeepsUnchangedUsers(t *testing.T) {
 		t.Errorf("a changed membership kept its old copy: %v", g)
 	}
 }
+
+// priorityLister records the rate-limit priority of each call it answers.
+type priorityLister struct{ got []seam.Priority }
+
+func (p *priorityLister) ListUsers(ctx context.Context, _ seam.ListUsersRequest) iter.Seq2[*seam.AcsUser, error] {
+	p.got = append(p.got, seam.PriorityOf(ctx))
+	return func(yield func(*seam.AcsUser, error) bool) {
+		yield(&seam.AcsUser{AcsUserID: "u1"}, nil)
+	}
+}
+
+func (p *priorityLister) ListAccessGroups(ctx context.Context, _ seam.ListAccessGroupsRequest) ([]seam.AccessGroup, error) {
+	p.got = append(p.got, seam.PriorityOf(ctx))
+	return []seam.AccessGroup{{AcsAccessGroupID: "g1", Name: "Gym"}}, nil
+}
+
+func (p *priorityLister) ListAccessGroupUsers(ctx context.Context, _ string) ([]seam.AcsUser, error) {
+	p.got = append(p.got, seam.PriorityOf(ctx))
+	return nil, nil
+}
+
+// A snapshot is read for every reconcile of its system: its calls go ahead of the
+// creates and grants queued for one object each (else, with a batch of creates in
+// the connection's queue, each page waited for the whole queue, and the creates
+// made meanwhile named no groups, a status write each at the first resync), and
+// never behind its caller's own priority (a revocation's).
+func TestSnapshotReadsAheadOfSingleObjectCalls(t *testing.T) {
+	for _, tc := range []struct {
+		caller, want seam.Priority
+	}{
+		{seam.PriorityDefault, seam.PrioritySharedRead},
+		{seam.PriorityRevoke, seam.PriorityRevoke},
+	} {
+		lister := &priorityLister{}
+		cache := &snapshot.Cache{MaxAge: time.Minute, PageSize: 500}
+		ctx := seam.WithPriority(context.Background(), tc.caller)
+		if _, err := cache.Get(ctx, snapshot.Key{Connection: "c", System: "s"}, lister, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if len(lister.got) != 3 {
+			t.Fatalf("caller at %d: %d calls, want a page, the groups and one group's members", tc.caller, len(lister.got))
+		}
+		for i, p := range lister.got {
+			if p != tc.want {
+				t.Errorf("caller at %d: call %d at priority %d, want %d", tc.caller, i, p, tc.want)
+			}
+		}
+	}
+}
