@@ -48,11 +48,7 @@ func revokeFirst(ranks *queueRanks, forget func(types.UID)) handler.TypedEventHa
 			addRanked(q, requestFor(e.Object), ranks.workItem)
 		},
 		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			rank := ranks.workItem
-			if isRevocation(e.ObjectOld, e.ObjectNew) {
-				rank = ranks.revocation
-			}
-			addRanked(q, requestFor(e.ObjectNew), rank)
+			addRanked(q, requestFor(e.ObjectNew), ranks.of(isRevocation(e.ObjectOld, e.ObjectNew)))
 		},
 		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			// Gone: nothing to reconcile (a finalizer keeps every object whose

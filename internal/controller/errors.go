@@ -146,11 +146,7 @@ func deferredRanked(err error, ranks *queueRanks, namespace string, revoking boo
 	if !ok {
 		return res, false
 	}
-	rank := ranks.workItem
-	if revoking {
-		rank = ranks.revocation
-	}
-	res.Priority = ptr.To(rank(namespace))
+	res.Priority = ptr.To(ranks.of(revoking)(namespace))
 	return res, true
 }
 

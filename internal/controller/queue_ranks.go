@@ -41,6 +41,14 @@ func (q *queueRanks) workItem(ns string) int {
 	return q.work.next(ns)
 }
 
+// of is the rank of a revocation (revoking) or of any other work item.
+func (q *queueRanks) of(revoking bool) func(ns string) int {
+	if revoking {
+		return q.revocation
+	}
+	return q.workItem
+}
+
 // resync is the priority of a settled object's resync that is due now
 // (resyncTimer): just under what its namespace's next work item would get, not
 // counted. It waits behind its own namespace's flood while that is queued (as the
